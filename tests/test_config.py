@@ -1,0 +1,49 @@
+"""utils.config: profiles, seeding, output folders, device summary."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import config
+
+
+def test_profiles(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    assert config.get_profile().name == "full"
+    monkeypatch.setenv("COURSE_PROFILE", "Smoke")
+    assert config.get_profile().name == "smoke"
+    with pytest.raises(ValueError, match="set COURSE_PROFILE to one of full, smoke"):
+        config.get_profile("huge")
+
+
+def test_profiles_change_sizes_only():
+    full, smoke = config.PROFILES["full"], config.PROFILES["smoke"]
+    assert type(full) is type(smoke)
+    assert smoke.imdb_train_limit < 5_000 and smoke.epochs <= 2
+    assert full.imdb_train_limit is None and full.imdb_test_limit is None
+
+
+def test_smoke_outputs_never_overwrite_full_outputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    full = config.output_dirs(config.PROFILES["full"])
+    smoke = config.output_dirs(config.PROFILES["smoke"])
+    assert full == (tmp_path / "figures", tmp_path / "results")
+    assert smoke == (tmp_path / "figures" / "smoke", tmp_path / "results" / "smoke")
+    assert all(path.is_dir() for path in full + smoke)
+
+
+def test_seeding_repeats_random_draws():
+    config.seed_everything(7)
+    first = (np.random.rand(3), tf.random.uniform((3,)).numpy())
+    config.seed_everything(7)
+    second = (np.random.rand(3), tf.random.uniform((3,)).numpy())
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_device_summary(capsys):
+    summary = config.print_setup(config.PROFILES["smoke"])
+    assert summary["device"].startswith(("CPU: ", "GPU: "))
+    assert summary["tensorflow_version"] == tf.__version__
+    printed = capsys.readouterr().out
+    assert printed.startswith("Profile : smoke") and "Device  :" in printed and "Keras" in printed

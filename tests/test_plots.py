@@ -1,0 +1,27 @@
+"""utils.plots: each helper draws labeled axes and saves a PNG."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+
+from utils import config, plots
+
+
+def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    lengths = {"A": np.array([3, 5, 8, 13, 40]), "B": np.array([1, 2, 2, 3])}
+    figures = {
+        "balance": plots.plot_class_balance({"A train": {"negative": 3, "positive": 4}}),
+        "lengths": plots.plot_length_distribution(lengths),
+        "coverage": plots.plot_length_coverage(
+            {"A": {5: {"texts_whole": 0.4, "tokens_kept": 0.6}, 10: {"texts_whole": 0.8, "tokens_kept": 0.9}}}),
+        "vocab": plots.plot_vocabulary_coverage({"A": {10: 0.5, 100: 0.9}}),
+        "padding": plots.plot_padding({"post": np.array([[3, 4, 0]]), "pre": np.array([[0, 3, 4]])}),
+    }
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            assert ax.get_xlabel() and ax.get_ylabel() or ax.images, name
+        path = plots.save_figure(fig, f"test_{name}", config.PROFILES["smoke"])
+        assert path == tmp_path / "figures" / "smoke" / f"test_{name}.png"
+        assert path.stat().st_size > 1_000

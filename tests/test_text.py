@@ -1,0 +1,74 @@
+"""utils.data, text half: standardization, vectorizer, padding, pipelines, statistics."""
+
+import collections
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import data
+
+
+def test_standardize_review():
+    out = data.standardize_review(tf.constant(["Great film!<br /><br />I DON'T regret it... 10/10 'Café'"]))
+    assert out.numpy()[0].decode().split() == ["great", "film", "i", "don't", "regret", "it", "10", "10", "café"]
+
+
+def test_vectorizer_learns_from_the_given_text_only():
+    train = tf.data.Dataset.from_tensor_slices((["good good film", "bad film"], [1, 0]))
+    vectorizer = data.make_vectorizer(train, max_tokens=10, sequence_length=5)
+    vocabulary = vectorizer.get_vocabulary()
+    assert vocabulary[:2] == ["", "[UNK]"]
+    assert set(vocabulary[2:]) == {"good", "film", "bad"}
+    assert vocabulary[2] in ("good", "film")  # most frequent first
+    ids = vectorizer(["bad unseen film"]).numpy()[0]
+    assert ids.shape == (5,)
+    assert data.decode_ids(ids, vocabulary) == "bad [UNK] film · ·"
+
+
+def test_to_pre_padding_matches_keras_pad_sequences():
+    rows = [[5, 7], [3, 4, 9, 2], [], [8]]
+    post = keras.utils.pad_sequences(rows, maxlen=4, padding="post")
+    pre = keras.utils.pad_sequences(rows, maxlen=4, padding="pre")
+    np.testing.assert_array_equal(data.to_pre_padding(post).numpy(), pre)
+
+
+@pytest.mark.parametrize("padding", ["post", "pre"])
+def test_pipeline_batches_ids_and_labels(padding):
+    texts = [f"word{i} " * (i % 5 + 1) for i in range(50)]
+    dataset = tf.data.Dataset.from_tensor_slices((texts, np.arange(50) % 2))
+    vectorizer = data.make_vectorizer(dataset, max_tokens=100, sequence_length=8)
+    batches = data.make_pipeline(dataset, vectorizer, batch_size=16, shuffle=True, padding=padding)
+    shapes = [(tuple(ids.shape), tuple(labels.shape)) for ids, labels in batches]
+    assert shapes == [((16, 8), (16,))] * 3 + [((2, 8), (2,))]
+    ids = np.concatenate([ids.numpy() for ids, _ in batches])
+    column = -1 if padding == "pre" else 0
+    assert np.all(ids[:, column] != 0), f"{padding}-padding puts tokens at column {column}"
+
+
+def test_pipeline_rejects_unknown_padding():
+    dataset = tf.data.Dataset.from_tensor_slices((["a"], [0]))
+    with pytest.raises(ValueError, match="padding must be 'post' or 'pre'"):
+        data.make_pipeline(dataset, data.make_vectorizer(dataset, 10, 4), 2, padding="middle")
+
+
+def test_length_statistics():
+    lengths = data.token_lengths(["one two three", "", "a<br />b"])
+    assert lengths.tolist() == [3, 0, 2]
+    coverage = data.length_coverage([2, 4, 10], [4])
+    assert coverage[4]["texts_whole"] == pytest.approx(2 / 3)
+    assert coverage[4]["tokens_kept"] == pytest.approx((2 + 4 + 4) / 16)
+
+
+def test_vocabulary_coverage():
+    counts = data.word_counts(["a a a b", "a b c"])
+    assert counts == collections.Counter({"a": 4, "b": 2, "c": 1})
+    coverage = data.vocabulary_coverage(counts, [1, 2, 10])
+    assert coverage == {1: pytest.approx(4 / 7), 2: pytest.approx(6 / 7), 10: 1.0}
+
+
+def test_class_counts_and_examples():
+    dataset = tf.data.Dataset.from_tensor_slices((["x", "y", "z"], [1, 0, 1]))
+    assert data.class_counts(dataset) == {"negative": 1, "positive": 2}
+    assert data.examples_per_class(dataset, 1) == [("y", 0), ("x", 1)]

@@ -1,0 +1,158 @@
+"""Profiles, seeding, output folders and the device summary.
+
+One code path, two sizes: ``COURSE_PROFILE=full`` (default) is the course as
+taught, ``COURSE_PROFILE=smoke`` runs the same code on a small slice so that
+CI executes every notebook in minutes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED = 42
+PROFILE_ENV = "COURSE_PROFILE"
+OUTPUT_ENV = "COURSE_OUTPUT_DIR"
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Sizes of one run. A profile never changes which code runs."""
+
+    name: str
+    imdb_train_limit: int | None  # reviews read from the training split
+    imdb_test_limit: int | None  # reviews read from the test split
+    tweets_train_limit: int | None
+    tweets_test_limit: int | None
+    max_tokens: int  # vocabulary size, padding and OOV ids included
+    sequence_length: int  # tokens kept per review
+    tweet_sequence_length: int  # tokens kept per tweet
+    batch_size: int
+    epochs: int  # upper bound; early stopping may end sooner
+    verbose: int  # Keras verbosity: 1 progress bar, 2 one line per epoch
+
+
+PROFILES = {
+    "full": Profile(
+        name="full",
+        imdb_train_limit=None,
+        imdb_test_limit=None,
+        tweets_train_limit=None,
+        tweets_test_limit=None,
+        max_tokens=20_000,
+        sequence_length=400,
+        tweet_sequence_length=40,
+        batch_size=128,
+        epochs=8,
+        verbose=1,
+    ),
+    "smoke": Profile(
+        name="smoke",
+        imdb_train_limit=2_000,
+        imdb_test_limit=1_000,
+        tweets_train_limit=2_000,
+        tweets_test_limit=None,
+        max_tokens=5_000,
+        sequence_length=100,
+        tweet_sequence_length=32,
+        batch_size=64,
+        epochs=2,
+        verbose=2,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named by ``name`` or by ``$COURSE_PROFILE`` (default full)."""
+    name = (name or os.environ.get(PROFILE_ENV) or "full").strip().lower()
+    if name not in PROFILES:
+        raise ValueError(
+            f"Unknown course profile {name!r}: set {PROFILE_ENV} to one of "
+            f"{', '.join(sorted(PROFILES))}."
+        )
+    return PROFILES[name]
+
+
+def seed_everything(seed: int = SEED, deterministic: bool = True) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras so that a run repeats.
+
+    ``deterministic`` also asks TensorFlow for deterministic kernels, which
+    makes CPU runs bit-for-bit repeatable at a small cost in speed.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
+    """``(figures_dir, results_dir)`` for ``profile``, created if missing.
+
+    Full runs write the committed ``figures/`` and ``results/``; smoke runs
+    write into their ``smoke/`` subfolders (git-ignored) so they never
+    overwrite the course's real outputs. ``$COURSE_OUTPUT_DIR`` moves both.
+    """
+    profile = profile or get_profile()
+    base = Path(os.environ.get(OUTPUT_ENV) or REPO_ROOT)
+    figures, results = base / "figures", base / "results"
+    if profile.name != "full":
+        figures, results = figures / profile.name, results / profile.name
+    figures.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    return figures, results
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_summary() -> dict:
+    """What this run executes on: device, core count and library versions."""
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        name = details.get("device_name", "GPU")
+        device = f"GPU: {len(gpus)} x {name}"
+    else:
+        device = f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
+    return {
+        "device": device,
+        "gpus": len(gpus),
+        "python_version": platform.python_version(),
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+    }
+
+
+def print_setup(profile: Profile | None = None) -> dict:
+    """Print the profile, device and versions; return the device summary."""
+    profile = profile or get_profile()
+    summary = device_summary()
+    sizes = ", ".join(
+        f"{field.name}={getattr(profile, field.name)}"
+        for field in dataclasses.fields(profile)
+        if field.name != "name"
+    )
+    print(f"Profile : {profile.name} ({sizes})")
+    print(f"Device  : {summary['device']}")
+    print(
+        f"Versions: Python {summary['python_version']}, "
+        f"TensorFlow {summary['tensorflow_version']}, "
+        f"Keras {summary['keras_version']} ({summary['keras_backend']} backend)"
+    )
+    return summary

@@ -1,0 +1,452 @@
+"""Loading IMDB reviews and Sentiment140 tweets as ``tf.data`` datasets.
+
+Both loaders return a ``tf.data.Dataset`` of ``(text, label)``: ``text`` a
+``tf.string``, ``label`` an ``int32`` that is 0 (negative) or 1 (positive).
+
+Where the data comes from:
+
+* ``data_dir=`` or ``$RNN_COURSE_DATA`` names a local copy laid out like
+  ``shared/data`` (``imdb/aclImdb.tar.gz`` or an extracted ``imdb/aclImdb/``,
+  ``sentiment140/*.csv``). Nothing is downloaded then.
+* Otherwise IMDB comes from ``tensorflow_datasets`` (``imdb_reviews``) and
+  Sentiment140 from the official zip through ``keras.utils.get_file``; both
+  cache what they download.
+
+Every problem with the input raises :class:`DataError` with a one-line
+message that says what is wrong and what to do about it.
+
+The second half turns text into token ids: the standardization, the
+``TextVectorization`` helper, ``tf.data`` pipelines and the corpus statistics
+that choose the sequence length and the vocabulary size.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import gzip
+import hashlib
+import numbers
+import os
+import shutil
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+DATA_ENV = "RNN_COURSE_DATA"
+CACHE_ENV = "RNN_COURSE_CACHE"
+SPLITS = ("train", "test")
+SENTIMENT140_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
+# Local file names, most preferred first: the full training file wins over the
+# 20k sample when both are present.
+SENTIMENT140_FILES = {
+    "train": ("training.1600000.processed.noemoticon.csv", "training.sample20k.csv"),
+    "test": ("testdata.manual.2009.06.14.csv",),
+}
+IMDB_ARCHIVES = ("imdb/aclImdb.tar.gz", "imdb/aclImdb_v1.tar.gz")
+SHUFFLE_SEED = 1337  # fixes the order of the examples that a loader returns
+PAD_ID, OOV_ID = 0, 1  # TextVectorization's reserved ids
+
+
+class DataError(RuntimeError):
+    """A data set could not be loaded; the message says why and what to do."""
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}: use one of {', '.join(SPLITS)}.")
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (not isinstance(limit, numbers.Integral) or limit < 1):
+        raise DataError(f"limit must be a positive whole number or None, got {limit!r}.")
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local data folder from ``data_dir`` or ``$RNN_COURSE_DATA``, if any.
+
+    A relative path is taken from the current folder, else from the
+    repository root.
+    """
+    value = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    if value is None or str(value).strip() == "":
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and not path.is_dir():
+        # A notebook's kernel runs in notebooks/: also try the repository root.
+        path = Path(__file__).resolve().parent.parent / path
+    if not path.is_dir():
+        source = "data_dir" if data_dir is not None else DATA_ENV
+        raise DataError(
+            f"{source}={str(value)!r} is not a folder: point it at a copy laid out "
+            "like shared/data (imdb/aclImdb.tar.gz, sentiment140/*.csv), "
+            f"or unset {DATA_ENV} to download the data."
+        )
+    return path
+
+
+def cache_dir() -> Path:
+    """Where extracted archives are kept: ``$RNN_COURSE_CACHE`` or ``~/.cache``."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rnn-course"
+    path = Path(os.environ.get(CACHE_ENV) or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def extract_imdb_archive(archive: Path) -> Path:
+    """Extract ``aclImdb`` from ``archive`` once and return its folder.
+
+    The archive is unpacked into a temporary folder beside the cache entry and
+    renamed into place only when complete, so an interrupted run never leaves
+    a folder that a later run would trust. The cache key is the archive's
+    content hash: a replaced archive is extracted again.
+    """
+    archive = Path(archive)
+    target = cache_dir() / f"aclImdb-{_file_digest(archive)}"
+    if target.is_dir():
+        return target / "aclImdb"
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(staging, filter="data")
+        if not (staging / "aclImdb" / "train" / "pos").is_dir():
+            raise DataError(
+                f"{archive} holds no aclImdb/train/pos folder: it is not the IMDB "
+                "reviews archive (aclImdb_v1.tar.gz); replace it with the official one."
+            )
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # another process may have won the race
+                raise
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(
+            f"{archive} is truncated or corrupt ({_brief(error)}): delete it and copy or "
+            "download aclImdb_v1.tar.gz again."
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / "aclImdb"
+
+
+def _local_imdb_root(data_dir: Path) -> Path:
+    for folder in (data_dir / "imdb" / "aclImdb", data_dir / "aclImdb"):
+        if (folder / "train" / "pos").is_dir() and (folder / "test" / "pos").is_dir():
+            return folder
+    for name in IMDB_ARCHIVES:
+        if (data_dir / name).is_file():
+            return extract_imdb_archive(data_dir / name)
+    raise DataError(
+        f"No IMDB reviews in {data_dir}: expected {' or '.join(IMDB_ARCHIVES)}, "
+        "or an extracted imdb/aclImdb/ folder with train/{pos,neg} and test/{pos,neg}."
+    )
+
+
+def _load_imdb_local(data_dir: Path, split: str):
+    split_dir = _local_imdb_root(data_dir) / split
+    # class_names fixes neg=0, pos=1 and skips train/unsup of the official archive.
+    return keras.utils.text_dataset_from_directory(
+        split_dir,
+        class_names=["neg", "pos"],
+        batch_size=None,
+        shuffle=True,
+        seed=SHUFFLE_SEED,
+        verbose=False,
+    )
+
+
+def _brief(error: Exception) -> str:
+    """An exception as one short line, for messages that must stay one line."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
+
+
+def _no_network_error(what: str, error: Exception) -> DataError:
+    return DataError(
+        f"Could not download {what} ({_brief(error)}). Without "
+        f"internet, set {DATA_ENV} to a local copy (a folder with imdb/aclImdb.tar.gz "
+        "and sentiment140/*.csv, like shared/data)."
+    )
+
+
+def _load_imdb_tfds(split: str):
+    import tensorflow_datasets as tfds
+
+    try:
+        # tfds stores the examples shuffled, so a prefix is a balanced slice.
+        return tfds.load("imdb_reviews", split=split, as_supervised=True)
+    except Exception as error:  # any download/prepare failure gets one clear line
+        raise _no_network_error("the IMDB reviews (tensorflow_datasets 'imdb_reviews')", error) from None
+
+
+def _as_text_label(dataset):
+    return dataset.map(
+        lambda text, label: (text, tf.cast(label, tf.int32)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def load_imdb(split: str, data_dir=None, limit: int | None = None):
+    """IMDB movie reviews: ``(text, label)`` with label 1 for a positive review.
+
+    ``split`` is ``"train"`` or ``"test"`` (25,000 balanced reviews each).
+    ``limit`` keeps the first ``limit`` reviews of a fixed shuffled order, so a
+    slice is balanced and the same in every run.
+    """
+    _check_split(split)
+    _check_limit(limit)
+    local = resolve_data_dir(data_dir)
+    dataset = _load_imdb_tfds(split) if local is None else _load_imdb_local(local, split)
+    if limit is not None:
+        dataset = dataset.take(limit)
+    return _as_text_label(dataset)
+
+
+def _decode_line(raw: bytes) -> str:
+    # The official files are mostly latin-1, yet some tweets are UTF-8 bytes.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_sentiment140_csv(path, drop_neutral: bool = True) -> tuple[list[str], np.ndarray]:
+    """Texts and 0/1 labels from a Sentiment140 CSV file.
+
+    Reads the official six-column rows (``polarity,id,date,query,user,text``)
+    and the two-column form (``polarity,text``). Polarity 0 maps to 0 and 4 to
+    1; neutral rows (2) are dropped when ``drop_neutral``. A malformed row
+    raises :class:`DataError` naming the file and line.
+    """
+    path = Path(path)
+    lines = (_decode_line(raw) for raw in path.read_bytes().splitlines(keepends=True))
+    reader = csv.reader(lines)
+    texts, labels = [], []
+    labels_of = {"0": 0, "4": 1, "2": None}
+    try:
+        for row in reader:
+            if not row:
+                continue  # blank line
+            where = f"{path.name}, line {reader.line_num}"
+            if len(row) not in (2, 6):
+                raise DataError(
+                    f"{where}: expected 6 columns (polarity,id,date,query,user,text) "
+                    f"or 2 (polarity,text), found {len(row)}; fix or delete that row."
+                )
+            polarity = row[0].strip()
+            if polarity not in labels_of:
+                raise DataError(
+                    f"{where}: polarity {row[0]!r} is not 0, 2 or 4; fix or delete that row."
+                )
+            label = labels_of[polarity]
+            if label is None:
+                if drop_neutral:
+                    continue
+                raise DataError(f"{where}: neutral tweet (polarity 2) in a binary training file.")
+            texts.append(row[-1])
+            labels.append(label)
+    except csv.Error as error:
+        raise DataError(
+            f"{path.name}, line {reader.line_num}: unreadable CSV ({_brief(error)}); fix or delete that row."
+        ) from None
+    if not texts:
+        raise DataError(f"{path} holds no labeled tweets: is it a Sentiment140 CSV file?")
+    return texts, np.asarray(labels, dtype=np.int32)
+
+
+def _sentiment140_dir(data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        return data_dir / "sentiment140"
+    try:
+        return Path(
+            keras.utils.get_file(
+                "trainingandtestdata.zip",
+                origin=SENTIMENT140_URL,
+                extract=True,
+                cache_subdir="datasets",
+            )
+        )
+    except Exception as error:  # urllib's and keras' failures alike
+        raise _no_network_error(f"Sentiment140 from {SENTIMENT140_URL}", error) from None
+
+
+def _sentiment140_file(folder: Path, split: str) -> Path:
+    names = SENTIMENT140_FILES[split]
+    for name in names:
+        found = sorted(folder.rglob(name)) if folder.is_dir() else []
+        if found:
+            return found[0]
+    raise DataError(
+        f"No Sentiment140 {split} file in {folder}: expected {' or '.join(names)}."
+    )
+
+
+def load_sentiment140(split: str, data_dir=None, limit: int | None = None):
+    """Sentiment140 tweets: ``(text, label)`` with label 1 for a positive tweet.
+
+    ``"train"`` is the 1.6M-tweet training file (or, in a local copy without
+    it, the 20,000-tweet sample); ``"test"`` is the hand-labeled test set with
+    its neutral tweets dropped (359 tweets). Examples come in a fixed shuffled
+    order (the training file is sorted by label), and ``limit`` keeps the
+    first ``limit`` of them.
+    """
+    _check_split(split)
+    _check_limit(limit)
+    path = _sentiment140_file(_sentiment140_dir(resolve_data_dir(data_dir)), split)
+    texts, labels = read_sentiment140_csv(path)
+    order = np.random.default_rng(SHUFFLE_SEED).permutation(len(texts))[:limit]
+    texts = tf.constant([texts[i] for i in order], dtype=tf.string)
+    return tf.data.Dataset.from_tensor_slices((texts, labels[order]))
+
+
+# Text to token ids ----------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="rnn_course")
+def standardize_review(text):
+    """Lower-case, turn IMDB's ``<br />`` tags into spaces, drop punctuation.
+
+    Apostrophes inside words stay (``don't`` is one token); registered with
+    Keras so a saved model that contains its vectorizer reloads.
+    """
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    text = tf.strings.regex_replace(text, r"[^\p{L}\p{N}']+", " ")
+    return tf.strings.regex_replace(text, r"(^|\s)'+|'+(\s|$)", " ")
+
+
+def make_vectorizer(texts, max_tokens: int, sequence_length: int | None = None,
+                    standardize=standardize_review) -> keras.layers.TextVectorization:
+    """A ``TextVectorization`` layer adapted on ``texts`` (training text only).
+
+    ``texts`` is a ``tf.data.Dataset`` of strings (or of ``(text, label)``
+    pairs) or a list of strings. Ids 0 and 1 are padding and out-of-vocabulary;
+    sequences are cut and padded at the end to ``sequence_length`` tokens
+    (``None`` pads each batch to its longest text).
+    """
+    if isinstance(texts, tf.data.Dataset) and isinstance(texts.element_spec, tuple):
+        texts = texts.map(lambda text, label: text)
+    if isinstance(texts, tf.data.Dataset):
+        texts = texts.batch(1024)
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens,
+        standardize=standardize,
+        output_mode="int",
+        output_sequence_length=sequence_length,
+    )
+    vectorizer.adapt(texts)
+    return vectorizer
+
+
+def to_pre_padding(ids):
+    """Move the padding of right-padded id rows to the left.
+
+    ``[[5, 7, 0, 0]] -> [[0, 0, 5, 7]]``: the tokens keep their order and the
+    last real token lands on the last time step.
+    """
+    ids = tf.convert_to_tensor(ids)
+    lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int64), axis=1)
+    reversed_tokens = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
+    return tf.reverse(reversed_tokens, axis=[1])
+
+
+def make_pipeline(dataset, vectorizer, batch_size: int, shuffle: bool = False,
+                  padding: str = "post", seed: int = 0):
+    """Batched ``(token_ids, label)`` pipeline from a ``(text, label)`` dataset.
+
+    Texts are vectorized once, in large batches, and cached, so later epochs
+    only shuffle, batch and prefetch. ``padding="pre"`` moves the padding in
+    front of the tokens (see :func:`to_pre_padding`).
+    """
+    if padding not in ("post", "pre"):
+        raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}.")
+    autotune = tf.data.AUTOTUNE
+
+    def vectorize(texts, labels):
+        ids = vectorizer(texts)
+        return (to_pre_padding(ids) if padding == "pre" else ids), labels
+
+    dataset = dataset.batch(1024).map(vectorize, num_parallel_calls=autotune).unbatch().cache()
+    if shuffle:
+        dataset = dataset.shuffle(20_000, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(autotune)
+
+
+def token_lengths(texts, standardize=standardize_review) -> np.ndarray:
+    """Number of tokens in each text, after the course's standardization."""
+    if isinstance(texts, tf.data.Dataset):
+        texts = texts.map(lambda text, label: text) if isinstance(texts.element_spec, tuple) else texts
+        batches = texts.batch(2048)
+    else:
+        batches = [tf.constant(list(texts), dtype=tf.string)]
+    counts = [tf.strings.split(standardize(batch)).row_lengths().numpy() for batch in batches]
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+
+def length_coverage(lengths, sequence_lengths) -> dict[int, dict[str, float]]:
+    """For each candidate length: share of texts kept whole, share of tokens kept."""
+    lengths = np.asarray(lengths)
+    total = max(int(lengths.sum()), 1)
+    return {
+        int(n): {
+            "texts_whole": float(np.mean(lengths <= n)) if lengths.size else 0.0,
+            "tokens_kept": float(np.minimum(lengths, n).sum() / total),
+        }
+        for n in sequence_lengths
+    }
+
+
+def word_counts(texts, standardize=standardize_review) -> collections.Counter:
+    """How often each token occurs in ``texts`` (after standardization)."""
+    if isinstance(texts, tf.data.Dataset) and isinstance(texts.element_spec, tuple):
+        texts = texts.map(lambda text, label: text)
+    counts = collections.Counter()
+    batches = texts.batch(2048) if isinstance(texts, tf.data.Dataset) else [tf.constant(list(texts))]
+    for batch in batches:
+        counts.update(tf.strings.split(standardize(batch)).flat_values.numpy().tolist())
+    return collections.Counter({token.decode(): n for token, n in counts.items()})
+
+
+def vocabulary_coverage(counts: collections.Counter, vocabulary_sizes) -> dict[int, float]:
+    """Share of all token occurrences covered by the ``n`` most frequent words."""
+    frequencies = np.array(sorted(counts.values(), reverse=True), dtype=np.int64)
+    cumulative = np.cumsum(frequencies)
+    total = max(int(cumulative[-1]) if cumulative.size else 0, 1)
+    return {
+        int(n): float(cumulative[min(n, cumulative.size) - 1] / total) if cumulative.size else 0.0
+        for n in vocabulary_sizes
+    }
+
+
+def class_counts(dataset) -> dict[str, int]:
+    """``{"negative": n, "positive": m}`` for a ``(text, label)`` dataset."""
+    labels = np.fromiter((int(label) for _, label in dataset.as_numpy_iterator()), dtype=np.int64)
+    return {"negative": int(np.sum(labels == 0)), "positive": int(np.sum(labels == 1))}
+
+
+def examples_per_class(dataset, per_class: int = 2) -> list[tuple[str, int]]:
+    """The first ``per_class`` texts of each label, as ``(text, label)``."""
+    found = {0: [], 1: []}
+    for text, label in dataset.as_numpy_iterator():
+        if len(found[int(label)]) < per_class:
+            found[int(label)].append((text.decode("utf-8", errors="replace"), int(label)))
+        if all(len(rows) == per_class for rows in found.values()):
+            break
+    return found[0] + found[1]
+
+
+def decode_ids(ids, vocabulary: list[str]) -> str:
+    """Token ids back to text; padding shows as ``·``, unknown words as ``[UNK]``."""
+    return " ".join("·" if i == PAD_ID else vocabulary[i] for i in np.asarray(ids).tolist())

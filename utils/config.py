@@ -28,7 +28,8 @@ class Profile:
     tweets_train_limit: int | None
     tweets_test_limit: int | None
     max_tokens: int  # vocabulary size, padding and OOV ids included
-    sequence_length: int  # tokens kept per review
+    sequence_length: int  # tokens kept per review (the last ones)
+    simple_rnn_sequence_length: int  # shorter: a plain RNN forgets the start anyway
     tweet_sequence_length: int  # tokens kept per tweet
     batch_size: int
     epochs: int  # upper bound; early stopping may end sooner
@@ -44,6 +45,7 @@ PROFILES = {
         tweets_test_limit=None,
         max_tokens=20_000,
         sequence_length=400,
+        simple_rnn_sequence_length=200,
         tweet_sequence_length=40,
         batch_size=128,
         epochs=8,
@@ -51,15 +53,16 @@ PROFILES = {
     ),
     "smoke": Profile(
         name="smoke",
-        imdb_train_limit=2_000,
+        imdb_train_limit=4_000,
         imdb_test_limit=1_000,
         tweets_train_limit=2_000,
         tweets_test_limit=None,
         max_tokens=5_000,
         sequence_length=100,
+        simple_rnn_sequence_length=40,
         tweet_sequence_length=32,
         batch_size=64,
-        epochs=2,
+        epochs=3,
         verbose=2,
     ),
 }

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
+import functools
 import gzip
 import hashlib
 import numbers
@@ -362,21 +364,46 @@ def to_pre_padding(ids):
     return tf.reverse(reversed_tokens, axis=[1])
 
 
-def make_pipeline(dataset, vectorizer, batch_size: int, shuffle: bool = False,
-                  padding: str = "post", seed: int = 0):
+def fit_length(ids, length: int, padding: str = "post", truncating: str = "pre"):
+    """Cut right-padded id rows to ``length`` tokens and pad them to ``length``.
+
+    ``truncating="pre"`` keeps the **last** tokens of a long text (a review's
+    verdict tends to come at its end; the default of
+    ``keras.utils.pad_sequences`` too), ``"post"`` the first ones.
+    """
+    if padding not in ("post", "pre") or truncating not in ("post", "pre"):
+        raise ValueError(f"padding and truncating must be 'post' or 'pre', got {padding!r}, {truncating!r}.")
+    ids = tf.convert_to_tensor(ids)
+    lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int64), axis=1)
+    rows = tf.RaggedTensor.from_tensor(ids, lengths=lengths)
+    rows = rows[:, -length:] if truncating == "pre" else rows[:, :length]
+    ids = rows.to_tensor(default_value=PAD_ID, shape=[None, length])
+    return to_pre_padding(ids) if padding == "pre" else ids
+
+
+def make_pipeline(dataset, vectorizer, batch_size: int, sequence_length: int | None = None,
+                  shuffle: bool = False, padding: str = "post", truncating: str = "pre",
+                  seed: int = 0):
     """Batched ``(token_ids, label)`` pipeline from a ``(text, label)`` dataset.
 
     Texts are vectorized once, in large batches, and cached, so later epochs
-    only shuffle, batch and prefetch. ``padding="pre"`` moves the padding in
-    front of the tokens (see :func:`to_pre_padding`).
+    only shuffle, batch and prefetch. With ``sequence_length`` the ids are
+    cut and padded here (see :func:`fit_length`); without it the vectorizer
+    must have a fixed ``output_sequence_length``.
     """
     if padding not in ("post", "pre"):
         raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}.")
+    if sequence_length is None and vectorizer.output_sequence_length is None:
+        raise ValueError("Give sequence_length, or a vectorizer with output_sequence_length.")
     autotune = tf.data.AUTOTUNE
 
     def vectorize(texts, labels):
         ids = vectorizer(texts)
-        return (to_pre_padding(ids) if padding == "pre" else ids), labels
+        if sequence_length is not None:
+            ids = fit_length(ids, sequence_length, padding, truncating)
+        elif padding == "pre":
+            ids = to_pre_padding(ids)
+        return ids, labels
 
     dataset = dataset.batch(1024).map(vectorize, num_parallel_calls=autotune).unbatch().cache()
     if shuffle:
@@ -450,3 +477,91 @@ def examples_per_class(dataset, per_class: int = 2) -> list[tuple[str, int]]:
 def decode_ids(ids, vocabulary: list[str]) -> str:
     """Token ids back to text; padding shows as ``·``, unknown words as ``[UNK]``."""
     return " ".join("·" if i == PAD_ID else vocabulary[i] for i in np.asarray(ids).tolist())
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Everything a model notebook trains and evaluates on."""
+
+    vectorizer: keras.layers.TextVectorization
+    train: tf.data.Dataset  # batched (ids, label), shuffled
+    validation: tf.data.Dataset  # carved from the training split, never the test set
+    test: tf.data.Dataset  # batched (ids, label), in the order of test_texts
+    test_texts: tf.data.Dataset  # (text, label)
+    sequence_length: int
+    n_train: int
+    n_validation: int
+    n_test: int
+
+
+def count(dataset) -> int:
+    """Number of elements, counted when tf.data does not know it."""
+    known = int(dataset.cardinality())
+    return known if known >= 0 else int(dataset.reduce(0, lambda n, _: n + 1))
+
+
+def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED):
+    """``(train, validation)``: a fixed random ``validation_fraction`` held out.
+
+    The order is shuffled once (same seed, same split in every run and every
+    epoch), so the two parts never share an example.
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction}.")
+    dataset = dataset.cache()
+    total = count(dataset)
+    n_validation = max(1, round(total * validation_fraction))
+    dataset = dataset.shuffle(total, seed=seed, reshuffle_each_iteration=False)
+    return dataset.skip(n_validation), dataset.take(n_validation)
+
+
+def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post",
+                 validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+                 data_dir=None) -> PreparedData:
+    """IMDB ready for training: splits, vectorizer (train text only), pipelines.
+
+    ``sequence_length`` defaults to the profile's.
+    """
+    train = load_imdb("train", data_dir=data_dir, limit=profile.imdb_train_limit)
+    test = load_imdb("test", data_dir=data_dir, limit=profile.imdb_test_limit)
+    return prepare(train, test, profile.max_tokens, sequence_length or profile.sequence_length,
+                   profile.batch_size, padding=padding, validation_fraction=validation_fraction,
+                   seed=seed)
+
+
+def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
+            padding: str = "post", validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+            standardize=standardize_review) -> PreparedData:
+    """Split a validation set off ``train``, adapt the vectorizer, build pipelines."""
+    train, validation = split_validation(train, validation_fraction, seed)
+    vectorizer = make_vectorizer(train, max_tokens, standardize=standardize)
+    pipe = functools.partial(make_pipeline, vectorizer=vectorizer, batch_size=batch_size,
+                             sequence_length=sequence_length, padding=padding)
+    counts = [count(dataset) for dataset in (train, validation)]
+    n_test = count(test)
+    return PreparedData(
+        vectorizer=vectorizer,
+        train=pipe(train, shuffle=True, seed=seed),
+        validation=pipe(validation),
+        test=pipe(test),
+        test_texts=test,
+        sequence_length=sequence_length,
+        n_train=counts[0],
+        n_validation=counts[1],
+        n_test=n_test,
+    )
+
+
+def short_example(dataset, vectorizer, min_tokens: int = 25, max_tokens: int = 60):
+    """The first text whose length (in tokens) lies in the given range.
+
+    Returns ``(text, label, ids, tokens)`` with no padding in ``ids``: the
+    review the LSTM and GRU notebooks follow token by token.
+    """
+    vocabulary = vectorizer.get_vocabulary()
+    for text, label in dataset.as_numpy_iterator():
+        ids = vectorizer([text]).numpy()[0]
+        ids = ids[ids != PAD_ID]
+        if min_tokens <= len(ids) <= max_tokens:
+            return text.decode("utf-8", errors="replace"), int(label), ids, [str(vocabulary[i]) for i in ids]
+    raise DataError(f"No text of {min_tokens} to {max_tokens} tokens in the dataset.")

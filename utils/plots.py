@@ -123,3 +123,118 @@ def plot_padding(batches: dict[str, np.ndarray]):
     axes[-1, 0].set_xlabel("time step (token position)")
     fig.tight_layout()
     return fig
+
+
+def plot_history(history: dict, title: str = "Training curves"):
+    """Loss and accuracy per epoch, training against validation, in one figure."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric, unit in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "accuracy", "%")):
+        scale = 100 if metric == "accuracy" else 1
+        ax.plot(epochs, scale * np.asarray(history[metric]), "o-", label="training")
+        ax.plot(epochs, scale * np.asarray(history[f"val_{metric}"]), "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{metric} ({unit})")
+        ax.set_xticks(epochs)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix, title: str = "Confusion matrix (test set)"):
+    """2x2 counts with the share of each true class in every cell."""
+    matrix = np.asarray(matrix)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, f"{count:,}\n{100 * shares[row, col]:.1f} %", ha="center", va="center",
+                color="white" if shares[row, col] > 0.5 else "black")
+    ax.set_xticks([0, 1], ["negative", "positive"])
+    ax.set_yticks([0, 1], ["negative", "positive"])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    ax.grid(False)
+    return fig
+
+
+def plot_comparison(rows: list[dict], title: str, label_key: str = "model"):
+    """Test accuracy (bars), parameters and seconds per epoch for a few runs."""
+    labels = [str(row[label_key]) for row in rows]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    panels = (("test_accuracy", "test accuracy (%)", 100), ("params", "parameters (count)", 1),
+              ("seconds_per_epoch", "training time (s per epoch)", 1))
+    for ax, (key, ylabel, scale) in zip(axes, panels):
+        values = [scale * row[key] for row in rows]
+        bars = ax.bar(x, values, color="#4c72b0")
+        ax.bar_label(bars, fmt="{:,.1f}" if key != "params" else "{:,.0f}", fontsize=9)
+        ax.set_xticks(x, labels, rotation=15)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(label_key.replace("_", " "))
+        if key == "test_accuracy":
+            ax.axhline(50, color="gray", linestyle=":", linewidth=1)
+            ax.set_ylim(min(45, min(values) - 5), 100)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_norms(norms: dict[str, np.ndarray], title: str = "Vanishing gradient"):
+    """Gradient norm of the loss w.r.t. the input at each step (log scale)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, values in norms.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("time step (1 = first token, last = end of review)")
+    ax.set_ylabel("‖∂loss/∂x_t‖ (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=None,
+               title: str = "Gates over one review"):
+    """Heatmaps of gate activations (units x tokens) and, optionally, the
+    prediction after each prefix of the text."""
+    rows = len(gates) + (probabilities is not None)
+    fig, axes = plt.subplots(rows, 1, figsize=(max(8, 0.32 * len(tokens)), 1.9 * rows),
+                             sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for ax, (name, values) in zip(axes, gates.items()):
+        values = np.asarray(values)
+        image = ax.imshow(values.T, aspect="auto", cmap="coolwarm" if values.min() < 0 else "viridis",
+                          interpolation="nearest")
+        ax.set_ylabel(f"{name}\n(unit)")
+        ax.grid(False)
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
+    if probabilities is not None:
+        ax = axes[-1]
+        ax.plot(np.arange(len(tokens)), 100 * np.asarray(probabilities), "o-", color="#4c72b0")
+        ax.axhline(50, color="gray", linestyle=":")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("P(positive)\nafter prefix (%)")
+    axes[-1].set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
+    axes[-1].set_xlabel("token")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_prefix_predictions(tokens: list[str], probabilities: dict[str, np.ndarray],
+                            title: str = "Prediction after each prefix of the review"):
+    """P(positive) after reading each prefix, one line per model."""
+    fig, ax = plt.subplots(figsize=(max(8, 0.3 * len(tokens)), 4))
+    for name, values in probabilities.items():
+        ax.plot(np.arange(len(tokens)), 100 * np.asarray(values), "o-", markersize=3, label=name)
+    ax.axhline(50, color="gray", linestyle=":")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
+    ax.set_xlabel("token")
+    ax.set_ylabel("P(positive) after prefix (%)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig

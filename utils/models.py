@@ -1,0 +1,97 @@
+"""Model builders: embedding, recurrent layer(s), classifier head.
+
+Every builder returns a compiled Keras model that takes **token ids**
+(``int`` tensor ``(batch, time)``, 0 = padding) and outputs the probability
+that the text is positive. ``mask_zero=True`` (default) makes the recurrent
+layers skip padded steps, so post-padding is safe; LSTM and GRU keep the
+settings under which Keras runs the fused cuDNN kernel on a GPU (default
+activations, no recurrent dropout, ``unroll=False``, ``use_bias=True``, GRU
+``reset_after=True``), and with mask the padding must stay on the right.
+"""
+
+from __future__ import annotations
+
+import keras
+
+CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def build_rnn_classifier(
+    cell: str,
+    vocab_size: int,
+    *,
+    units: int = 64,
+    depth: int = 1,
+    embedding_dim: int = 64,
+    dropout: float = 0.3,
+    mask_zero: bool = True,
+    learning_rate: float = 2e-3,
+    clipnorm: float | None = 1.0,
+    sequence_length: int | None = None,
+    name: str | None = None,
+) -> keras.Model:
+    """Token ids -> Embedding -> ``depth`` recurrent layers -> sigmoid.
+
+    ``dropout`` acts on the embeddings and on the last hidden state (not
+    inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips the
+    gradient norm, the standard remedy for exploding gradients in RNNs.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}.")
+    layer = CELLS[cell]
+    inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    for level in range(1, depth + 1):
+        # Lower layers hand their whole sequence of states to the next layer.
+        x = layer(units, return_sequences=level < depth, name=f"{cell}_{level}")(x)
+    x = keras.layers.Dropout(dropout, name="state_dropout")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="positive_probability")(x)
+    model = keras.Model(inputs, outputs, name=name or (cell if depth == 1 else f"{cell}_x{depth}"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_simple_rnn(vocab_size: int, **options) -> keras.Model:
+    """SimpleRNN classifier on token ids (see :func:`build_rnn_classifier`)."""
+    return build_rnn_classifier("simple_rnn", vocab_size, **options)
+
+
+def build_stacked_rnn(vocab_size: int, depth: int = 2, **options) -> keras.Model:
+    """``depth`` SimpleRNN layers stacked, on token ids."""
+    return build_rnn_classifier("simple_rnn", vocab_size, depth=depth,
+                                name=options.pop("name", "stacked_rnn"), **options)
+
+
+def build_lstm(vocab_size: int, **options) -> keras.Model:
+    """LSTM classifier on token ids, cuDNN-eligible."""
+    return build_rnn_classifier("lstm", vocab_size, **options)
+
+
+def build_gru(vocab_size: int, **options) -> keras.Model:
+    """GRU classifier on token ids, cuDNN-eligible (``reset_after=True``)."""
+    return build_rnn_classifier("gru", vocab_size, **options)
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [layer for layer in model.layers if isinstance(layer, tuple(CELLS.values()))]
+
+
+def cudnn_problems(layer: keras.layers.Layer) -> list[str]:
+    """Why Keras could not run ``layer`` (LSTM/GRU) with cuDNN; empty if it can."""
+    checks = {
+        "activation is not tanh": layer.activation is not keras.activations.tanh,
+        "recurrent_activation is not sigmoid": layer.recurrent_activation is not keras.activations.sigmoid,
+        "recurrent_dropout is not 0": layer.recurrent_dropout != 0,
+        "unroll is set": layer.unroll,
+        "use_bias is off": not layer.use_bias,
+    }
+    if isinstance(layer, keras.layers.GRU):
+        checks["reset_after is off"] = not layer.reset_after
+    return [problem for problem, failed in checks.items() if failed]

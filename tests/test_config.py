@@ -19,7 +19,7 @@ def test_profiles(monkeypatch):
 def test_profiles_change_sizes_only():
     full, smoke = config.PROFILES["full"], config.PROFILES["smoke"]
     assert type(full) is type(smoke)
-    assert smoke.imdb_train_limit < 5_000 and smoke.epochs <= 2
+    assert smoke.imdb_train_limit <= 5_000 and smoke.epochs <= 3
     assert full.imdb_train_limit is None and full.imdb_test_limit is None
 
 
@@ -47,3 +47,13 @@ def test_device_summary(capsys):
     assert summary["tensorflow_version"] == tf.__version__
     printed = capsys.readouterr().out
     assert printed.startswith("Profile : smoke") and "Device  :" in printed and "Keras" in printed
+
+
+def test_tweets_train_limit_setting(monkeypatch):
+    monkeypatch.setenv("TWEETS_TRAIN_LIMIT", "all")
+    assert config.get_profile("full").tweets_train_limit is None
+    monkeypatch.setenv("TWEETS_TRAIN_LIMIT", "5000")
+    assert config.get_profile("full").tweets_train_limit == 5000
+    monkeypatch.setenv("TWEETS_TRAIN_LIMIT", "lots")
+    with pytest.raises(ValueError, match="TWEETS_TRAIN_LIMIT must be 'all' or a whole number"):
+        config.get_profile("full")

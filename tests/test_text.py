@@ -72,3 +72,31 @@ def test_class_counts_and_examples():
     dataset = tf.data.Dataset.from_tensor_slices((["x", "y", "z"], [1, 0, 1]))
     assert data.class_counts(dataset) == {"negative": 1, "positive": 2}
     assert data.examples_per_class(dataset, 1) == [("y", 0), ("x", 1)]
+
+
+@pytest.mark.parametrize("padding, truncating, expected", [
+    ("post", "pre", [[2, 3, 4, 5], [6, 7, 0, 0]]),
+    ("post", "post", [[1, 2, 3, 4], [6, 7, 0, 0]]),
+    ("pre", "pre", [[2, 3, 4, 5], [0, 0, 6, 7]]),
+    ("pre", "post", [[1, 2, 3, 4], [0, 0, 6, 7]]),
+])
+def test_fit_length(padding, truncating, expected):
+    ids = [[1, 2, 3, 4, 5, 0], [6, 7, 0, 0, 0, 0]]
+    assert data.fit_length(ids, 4, padding, truncating).numpy().tolist() == expected
+
+
+def test_short_example_has_no_padding():
+    dataset = tf.data.Dataset.from_tensor_slices((["too short", "just the right length here"], [0, 1]))
+    vectorizer = data.make_vectorizer(dataset, 50)
+    text, label, ids, tokens = data.short_example(dataset, vectorizer, min_tokens=4, max_tokens=6)
+    assert (text, label, tokens) == ("just the right length here", 1, ["just", "the", "right", "length", "here"])
+    assert np.all(ids != 0)
+    with pytest.raises(data.DataError, match="No text of 10 to 20 tokens"):
+        data.short_example(dataset, vectorizer, min_tokens=10, max_tokens=20)
+
+
+def test_standardize_tweet():
+    raw = ["@Friend I loooooove it &amp; you &lt;3 http://twitpic.com/2y1zl #happy!!! &quot;yes&quot;", ""]
+    out = [t.decode() for t in data.standardize_tweet(tf.constant(raw)).numpy()]
+    assert out[0].split() == ["user", "i", "loove", "it", "and", "you", "heart", "url", "happy", "yes"]
+    assert out[1].strip() == ""

@@ -15,6 +15,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 42
 PROFILE_ENV = "COURSE_PROFILE"
+TWEETS_LIMIT_ENV = "TWEETS_TRAIN_LIMIT"
 OUTPUT_ENV = "COURSE_OUTPUT_DIR"
 
 
@@ -31,7 +32,11 @@ class Profile:
     sequence_length: int  # tokens kept per review (the last ones)
     simple_rnn_sequence_length: int  # shorter: a plain RNN forgets the start anyway
     tweet_sequence_length: int  # tokens kept per tweet
+    tweet_max_tokens: int  # vocabulary size for tweets
     batch_size: int
+    memory_distances: tuple[int, ...]  # long-range memory task: marker distances (steps)
+    memory_train_size: int  # training sequences per distance
+    memory_epochs: int
     epochs: int  # upper bound; early stopping may end sooner
     verbose: int  # Keras verbosity: 1 progress bar, 2 one line per epoch
 
@@ -41,13 +46,17 @@ PROFILES = {
         name="full",
         imdb_train_limit=None,
         imdb_test_limit=None,
-        tweets_train_limit=None,
+        tweets_train_limit=20_000,  # TWEETS_TRAIN_LIMIT=all trains on the whole file
         tweets_test_limit=None,
         max_tokens=20_000,
         sequence_length=400,
         simple_rnn_sequence_length=200,
         tweet_sequence_length=40,
+        tweet_max_tokens=10_000,
         batch_size=128,
+        memory_distances=(1, 5, 10, 20, 40, 80),
+        memory_train_size=4_000,
+        memory_epochs=8,
         epochs=8,
         verbose=1,
     ),
@@ -55,13 +64,17 @@ PROFILES = {
         name="smoke",
         imdb_train_limit=4_000,
         imdb_test_limit=1_000,
-        tweets_train_limit=2_000,
+        tweets_train_limit=4_000,
         tweets_test_limit=None,
         max_tokens=5_000,
         sequence_length=100,
         simple_rnn_sequence_length=40,
         tweet_sequence_length=32,
+        tweet_max_tokens=3_000,
         batch_size=64,
+        memory_distances=(1, 10),
+        memory_train_size=1_000,
+        memory_epochs=2,
         epochs=3,
         verbose=2,
     ),
@@ -76,7 +89,15 @@ def get_profile(name: str | None = None) -> Profile:
             f"Unknown course profile {name!r}: set {PROFILE_ENV} to one of "
             f"{', '.join(sorted(PROFILES))}."
         )
-    return PROFILES[name]
+    profile = PROFILES[name]
+    tweets_limit = os.environ.get(TWEETS_LIMIT_ENV, "").strip().lower()
+    if tweets_limit:
+        # With internet, the 1.6M-tweet training file is there: "all" uses every tweet.
+        if tweets_limit != "all" and not tweets_limit.isdigit():
+            raise ValueError(f"{TWEETS_LIMIT_ENV} must be 'all' or a whole number, got {tweets_limit!r}.")
+        limit = None if tweets_limit == "all" else int(tweets_limit)
+        profile = dataclasses.replace(profile, tweets_train_limit=limit)
+    return profile
 
 
 def seed_everything(seed: int = SEED, deterministic: bool = True) -> None:
@@ -108,6 +129,15 @@ def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
     figures.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
     return figures, results
+
+
+def models_dir(profile: Profile | None = None) -> Path:
+    """Where trained models are saved (not committed: several MB each)."""
+    profile = profile or get_profile()
+    base = Path(os.environ.get(OUTPUT_ENV) or REPO_ROOT)
+    path = base / "build" / "models" / profile.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _cpu_name() -> str:

@@ -329,6 +329,27 @@ def standardize_review(text):
     return tf.strings.regex_replace(text, r"(^|\s)'+|'+(\s|$)", " ")
 
 
+@keras.saving.register_keras_serializable(package="rnn_course")
+def standardize_tweet(text):
+    """Tweets to plain words: what carries sentiment stays, the noise goes.
+
+    HTML entities decoded (``&amp;`` -> and, ``&lt;3`` -> heart), links ->
+    ``url``, @mentions -> ``user``, ``#tag`` -> ``tag``, letters repeated
+    three or more times cut to two (``loooove`` -> ``loove``), then the
+    review standardization (lower case, punctuation removed).
+    """
+    text = tf.strings.lower(text, encoding="utf-8")
+    for pattern, replacement in (
+        (r"&lt;3|<3", " heart "), (r"&amp;", " and "), (r"&quot;", " "), (r"&lt;|&gt;", " "),
+        (r"https?://\S+|www\.\S+", " url "), (r"@\w+", " user "), (r"#(\w)", r"\1"),
+    ):
+        text = tf.strings.regex_replace(text, pattern, replacement)
+    # RE2 has no back-references, so one rule per letter: "ooo+" -> "oo".
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        text = tf.strings.regex_replace(text, f"{letter}{{3,}}", letter * 2)
+    return standardize_review(text)
+
+
 def make_vectorizer(texts, max_tokens: int, sequence_length: int | None = None,
                     standardize=standardize_review) -> keras.layers.TextVectorization:
     """A ``TextVectorization`` layer adapted on ``texts`` (training text only).
@@ -393,7 +414,7 @@ def make_pipeline(dataset, vectorizer, batch_size: int, sequence_length: int | N
     """
     if padding not in ("post", "pre"):
         raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}.")
-    if sequence_length is None and vectorizer.output_sequence_length is None:
+    if sequence_length is None and vectorizer.get_config()["output_sequence_length"] is None:
         raise ValueError("Give sequence_length, or a vectorizer with output_sequence_length.")
     autotune = tf.data.AUTOTUNE
 
@@ -492,6 +513,16 @@ class PreparedData:
     n_train: int
     n_validation: int
     n_test: int
+
+
+def prepare_sentiment140(profile, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+                         data_dir=None) -> PreparedData:
+    """Sentiment140 ready for training, with the tweet standardization."""
+    train = load_sentiment140("train", data_dir=data_dir, limit=profile.tweets_train_limit)
+    test = load_sentiment140("test", data_dir=data_dir, limit=profile.tweets_test_limit)
+    return prepare(train, test, profile.tweet_max_tokens, profile.tweet_sequence_length,
+                   profile.batch_size, validation_fraction=validation_fraction, seed=seed,
+                   standardize=standardize_tweet)
 
 
 def count(dataset) -> int:

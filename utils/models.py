@@ -95,3 +95,44 @@ def cudnn_problems(layer: keras.layers.Layer) -> list[str]:
     if isinstance(layer, keras.layers.GRU):
         checks["reset_after is off"] = not layer.reset_after
     return [problem for problem, failed in checks.items() if failed]
+
+
+@keras.saving.register_keras_serializable(package="rnn_course")
+class FitLength(keras.layers.Layer):
+    """Cut and pad token ids to ``length`` inside a model (:func:`utils.data.fit_length`)."""
+
+    def __init__(self, length: int, padding: str = "post", truncating: str = "pre", **kwargs):
+        super().__init__(**kwargs)
+        self.length, self.padding, self.truncating = length, padding, truncating
+
+    def call(self, ids):
+        from utils.data import fit_length
+
+        return fit_length(ids, self.length, self.padding, self.truncating)
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length, "padding": self.padding,
+                "truncating": self.truncating}
+
+
+def export_text_model(model: keras.Model, vectorizer, sequence_length: int,
+                      padding: str = "post") -> keras.Model:
+    """``model`` with its vectorizer in front: a model that takes raw strings.
+
+    Saved as ``.keras`` it reloads with ``keras.models.load_model`` once
+    ``utils.models`` is imported (it registers the standardization and
+    :class:`FitLength`). Input: a batch of strings, shape ``(batch,)``.
+    """
+    texts = keras.Input(shape=(), dtype="string", name="text")
+    ids = FitLength(sequence_length, padding, name="fit_length")(vectorizer(texts))
+    return keras.Model(texts, model(ids), name=f"{model.name}_text")
+
+
+def split_text_model(text_model: keras.Model):
+    """``(to_ids, model)`` of a model made by :func:`export_text_model`:
+    the function from strings to the ids the inner model reads, and the
+    inner model itself (for gradients and gates)."""
+    vectorizer = next(l for l in text_model.layers if isinstance(l, keras.layers.TextVectorization))
+    fit_length = next(l for l in text_model.layers if isinstance(l, FitLength))
+    inner = text_model.layers[-1]
+    return (lambda texts: fit_length(vectorizer(texts))), inner

@@ -238,3 +238,82 @@ def plot_prefix_predictions(tokens: list[str], probabilities: dict[str, np.ndarr
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+MODEL_ORDER = ["simple_rnn", "stacked_rnn", "lstm", "gru"]
+
+
+def _ordered(records):
+    return sorted(records, key=lambda r: (MODEL_ORDER.index(r["model"]) if r["model"] in MODEL_ORDER
+                                          else len(MODEL_ORDER), r["model"]))
+
+
+def plot_accuracy_overview(records: list[dict]):
+    """Test accuracy per model, one group of bars per data set."""
+    datasets = sorted({r["dataset"] for r in records})
+    names = [m for m in MODEL_ORDER if any(r["model"] == m for r in records)]
+    width = 0.8 / max(len(datasets), 1)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for k, dataset in enumerate(datasets):
+        by_model = {r["model"]: r for r in records if r["dataset"] == dataset}
+        values = [100 * by_model[m]["test_accuracy"] if m in by_model else np.nan for m in names]
+        bars = ax.bar(np.arange(len(names)) + (k - (len(datasets) - 1) / 2) * width, values, width,
+                      label=dataset)
+        ax.bar_label(bars, fmt="{:.1f}", fontsize=9)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_xlabel("model")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(45, 100)
+    ax.axhline(50, color="gray", linestyle=":", linewidth=1)
+    ax.set_title("Test accuracy by model and data set")
+    ax.legend()
+    return fig
+
+
+def plot_validation_curves(records: list[dict]):
+    """Validation accuracy per epoch of every model, one panel per data set."""
+    datasets = sorted({r["dataset"] for r in records})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for r in _ordered([r for r in records if r["dataset"] == dataset]):
+            values = 100 * np.asarray(r["history"]["val_accuracy"])
+            ax.plot(np.arange(1, len(values) + 1), values, "o-", label=r["model"])
+        ax.set_title(f"{dataset}: validation accuracy")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_time(records: list[dict]):
+    """One point per run: training time against test accuracy."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for dataset, marker in zip(sorted({r["dataset"] for r in records}), "os^D"):
+        runs = [r for r in records if r["dataset"] == dataset]
+        ax.scatter([r["train_seconds"] for r in runs], [100 * r["test_accuracy"] for r in runs],
+                   marker=marker, s=60, label=dataset)
+        for r in runs:
+            ax.annotate(r["model"], (r["train_seconds"], 100 * r["test_accuracy"]),
+                        xytext=(5, 3), textcoords="offset points", fontsize=9)
+    ax.set_xlabel("training time (s, early stopping included)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy against training time")
+    ax.legend()
+    return fig
+
+
+def plot_memory(distances, accuracy: dict[str, list[float]]):
+    """Accuracy on the long-range memory task against the marker's distance."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for cell, values in accuracy.items():
+        ax.plot(distances, 100 * np.asarray(values), "o-", label=cell)
+    ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
+    ax.set_xscale("log")
+    ax.set_xticks(distances, [str(d) for d in distances])
+    ax.set_xlabel("distance of the marker from the end (time steps, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(40, 102)
+    ax.set_title("Long-range memory: remember one token for d steps")
+    ax.legend()
+    return fig

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from utils import config
+from utils.models import export_text_model, recurrent_layers
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -37,7 +38,9 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
 
     The best epoch's weights are restored before testing. Returns the run's
     record (the results schema of DESIGN.md) and, with ``write``, saves it as
-    ``results/<dataset>_<model_name>.json``.
+    ``results/<dataset>_<model_name>.json`` and the model, with its vectorizer
+    in front so that it takes raw strings, as
+    ``build/models/<profile>/<dataset>_<model_name>.keras``.
     """
     timer = EpochTimer()
     stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
@@ -81,8 +84,10 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
           f"({record['train_samples_per_second']:,.0f} samples/s), {record['params']:,} parameters")
     if write:
         _, results_dir = config.output_dirs(profile)
-        path = results_dir / f"{dataset}_{record['model']}.json"
-        path.write_text(json.dumps(record, indent=2) + "\n")
+        stem = f"{dataset}_{record['model']}"
+        (results_dir / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+        text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length)
+        text_model.save(config.models_dir(profile) / f"{stem}.keras")
     return record
 
 
@@ -154,8 +159,6 @@ def prefix_probabilities(model, ids) -> np.ndarray:
     sequence of hidden states; dropout is off at inference, so the head sees
     exactly what it would see if the text ended at that token.
     """
-    from utils.models import recurrent_layers
-
     hidden = model.get_layer("embedding")(np.asarray(ids))
     for layer in recurrent_layers(model):
         sequence_layer = type(layer).from_config({**layer.get_config(), "return_sequences": True})

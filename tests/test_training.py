@@ -1,0 +1,96 @@
+"""utils.training: repeatable training, the results record, evaluation helpers."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import config, data, models, training
+
+REQUIRED = {"dataset", "model", "profile", "test_accuracy", "test_loss", "params", "epochs",
+            "train_seconds", "seconds_per_epoch", "train_samples_per_second", "device",
+            "tensorflow_version", "keras_version", "seed", "history"}
+
+
+def tiny_data(n=96):
+    rng = np.random.default_rng(0)
+    words = {1: ["good", "great", "fine"], 0: ["bad", "awful", "dull"]}
+    labels = rng.integers(0, 2, n)
+    texts = [" ".join(rng.choice(words[int(y)] + ["film", "the", "plot"], 6)) for y in labels]
+    dataset = tf.data.Dataset.from_tensor_slices((texts, labels.astype("int32")))
+    return data.prepare(dataset, dataset.take(32), max_tokens=20, sequence_length=8, batch_size=16)
+
+
+def train_once(profile, write=False):
+    config.seed_everything(3)
+    prepared = tiny_data()
+    model = models.build_gru(20, units=4, embedding_dim=4)
+    record = training.train_classifier(model, prepared, profile, dataset="tiny", model_name="gru",
+                                       epochs=2, write=write)
+    return model, record
+
+
+def test_same_seed_same_weights():
+    profile = config.PROFILES["smoke"]
+    first, _ = train_once(profile)
+    second, _ = train_once(profile)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_results_record_follows_the_schema(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    profile = config.PROFILES["smoke"]
+    _, record = train_once(profile, write=True)
+    saved = json.loads((tmp_path / "results" / "smoke" / "tiny_gru.json").read_text())
+    assert REQUIRED <= set(saved)
+    assert saved == json.loads(json.dumps(record))
+    assert saved["profile"] == "smoke" and saved["epochs"] == len(saved["history"]["loss"])
+    assert 0 <= saved["test_accuracy"] <= 1 and saved["train_samples_per_second"] > 0
+    assert set(saved["history"]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_saved_model_answers_raw_text_after_reload(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    model, _ = train_once(config.PROFILES["smoke"], write=True)
+    reloaded = keras.models.load_model(tmp_path / "build" / "models" / "smoke" / "tiny_gru.keras")
+    sentences = tf.constant(["good great film", "awful dull plot", "an unseen word"])
+    probabilities = reloaded.predict(sentences, verbose=0)
+    assert probabilities.shape == (3, 1) and np.all((probabilities > 0) & (probabilities < 1))
+    ids = data.fit_length(tiny_data().vectorizer(sentences), 8)
+    np.testing.assert_allclose(probabilities, np.asarray(model(ids)), atol=1e-6)
+
+
+def test_validation_split_is_disjoint_and_fixed():
+    dataset = tf.data.Dataset.range(100)
+    train, validation = data.split_validation(dataset, 0.2, seed=1)
+    train_ids, val_ids = set(train.as_numpy_iterator()), list(validation.as_numpy_iterator())
+    assert len(val_ids) == 20 and len(train_ids) == 80 and not train_ids & set(val_ids)
+    assert val_ids == list(validation.as_numpy_iterator()), "the same split on every pass"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        data.split_validation(dataset, 1.5)
+
+
+def test_confusion_matrix_and_mistakes():
+    labels = np.array([0, 0, 1, 1, 1])
+    probabilities = np.array([0.1, 0.9, 0.8, 0.4, 0.02])
+    assert training.confusion_matrix(labels, probabilities).tolist() == [[1, 1], [2, 1]]
+    mistakes = training.most_confident_mistakes(list("abcde"), labels, probabilities, n=2)
+    assert [m["text"] for m in mistakes] == ["e", "b"]
+
+
+def test_prefix_probabilities_end_with_the_model_output():
+    model = models.build_stacked_rnn(30, depth=2, units=4)
+    ids = np.array([[3, 4, 5, 6, 7]])
+    prefix = training.prefix_probabilities(model, ids)
+    assert prefix.shape == (1, 5)
+    np.testing.assert_allclose(prefix[0, -1], np.asarray(model(ids))[0, 0], atol=1e-5)
+
+
+def test_input_gradient_norms_one_per_step():
+    model = models.build_simple_rnn(30, units=4)
+    norms = training.input_gradient_norms(model, np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 1]))
+    assert norms.shape == (4,) and np.all(norms > 0)

@@ -57,3 +57,26 @@ def test_tweets_train_limit_setting(monkeypatch):
     monkeypatch.setenv("TWEETS_TRAIN_LIMIT", "lots")
     with pytest.raises(ValueError, match="TWEETS_TRAIN_LIMIT must be 'all' or a whole number"):
         config.get_profile("full")
+
+
+@pytest.mark.parametrize("n_gpus, policy, strategy", [
+    (0, "float32", "_DefaultDistributionStrategy"),
+    (1, "mixed_float16", "_DefaultDistributionStrategy"),
+    (2, "mixed_float16", "MirroredStrategy"),
+])
+def test_precision_and_strategy_follow_the_gpus(n_gpus, policy, strategy, monkeypatch):
+    assert config.precision_policy(n_gpus) == policy
+    if n_gpus > 1:
+        # No second GPU here: check the choice, not the construction.
+        monkeypatch.setattr(tf.distribute, "MirroredStrategy", type("MirroredStrategy", (), {}))
+    assert type(config.distribution_strategy(n_gpus)).__name__ == strategy
+
+
+def test_configure_devices_on_this_machine():
+    import keras
+
+    strategy = config.configure_devices()
+    n_gpus = len(tf.config.list_physical_devices("GPU"))
+    assert keras.mixed_precision.global_policy().name == config.precision_policy(n_gpus)
+    assert strategy.num_replicas_in_sync == max(1, n_gpus)
+    keras.mixed_precision.set_global_policy("float32")

@@ -55,3 +55,22 @@ def test_bad_arguments():
         models.build_rnn_classifier("transformer", 10)
     with pytest.raises(ValueError, match="depth must be at least 1"):
         models.build_stacked_rnn(10, depth=0)
+
+
+def test_output_layer_stays_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.build_gru(50, units=4)
+        assert model.get_layer("gru_1").compute_dtype == "float16"
+        assert model.get_layer("positive_probability").compute_dtype == "float32"
+        assert model.output.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("name", list(models.COURSE_SETTINGS))
+def test_course_settings_build(name):
+    settings = dict(models.COURSE_SETTINGS[name])
+    builder = {"simple_rnn": models.build_simple_rnn, "stacked_rnn": models.build_stacked_rnn,
+               "lstm": models.build_lstm, "gru": models.build_gru}[name]
+    assert builder(100, **settings).count_params() > 0

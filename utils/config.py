@@ -140,6 +140,32 @@ def models_dir(profile: Profile | None = None) -> Path:
     return path
 
 
+def precision_policy(n_gpus: int) -> str:
+    """``mixed_float16`` on a GPU (tensor cores), ``float32`` on a CPU."""
+    return "mixed_float16" if n_gpus > 0 else "float32"
+
+
+def distribution_strategy(n_gpus: int):
+    """``MirroredStrategy`` across several GPUs, else TensorFlow's default."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy() if n_gpus > 1 else tf.distribute.get_strategy()
+
+
+def configure_devices():
+    """Set the precision policy for this machine and return the strategy.
+
+    Build and compile models inside ``with strategy.scope():``; on one device
+    or a CPU the scope changes nothing.
+    """
+    import keras
+    import tensorflow as tf
+
+    n_gpus = len(tf.config.list_physical_devices("GPU"))
+    keras.mixed_precision.set_global_policy(precision_policy(n_gpus))
+    return distribution_strategy(n_gpus)
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -11,9 +11,25 @@ activations, no recurrent dropout, ``unroll=False``, ``use_bias=True``, GRU
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+# The course's settings per model, used by the notebooks and the benchmark alike.
+COURSE_SETTINGS = {
+    "simple_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0),
+    "stacked_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0, depth=2),
+    "lstm": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=2e-3, clipnorm=1.0),
+    "gru": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=2e-3, clipnorm=1.0),
+}
+
+
+def _gpu_available() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def build_rnn_classifier(
@@ -41,6 +57,9 @@ def build_rnn_classifier(
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}.")
     layer = CELLS[cell]
+    if cell != "simple_rnn" and _gpu_available():
+        # On a GPU, insist on cuDNN: Keras then refuses a non-eligible layer.
+        layer = functools.partial(layer, use_cudnn=True)
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
@@ -48,7 +67,8 @@ def build_rnn_classifier(
         # Lower layers hand their whole sequence of states to the next layer.
         x = layer(units, return_sequences=level < depth, name=f"{cell}_{level}")(x)
     x = keras.layers.Dropout(dropout, name="state_dropout")(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="positive_probability")(x)
+    # float32 output even under mixed precision, for a numerically sound loss.
+    outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive_probability")(x)
     model = keras.Model(inputs, outputs, name=name or (cell if depth == 1 else f"{cell}_x{depth}"))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
@@ -136,3 +156,12 @@ def split_text_model(text_model: keras.Model):
     fit_length = next(l for l in text_model.layers if isinstance(l, FitLength))
     inner = text_model.layers[-1]
     return (lambda texts: fit_length(vectorizer(texts))), inner
+
+
+BUILDERS = {"simple_rnn": build_simple_rnn, "stacked_rnn": build_stacked_rnn,
+            "lstm": build_lstm, "gru": build_gru}
+
+
+def build_course_model(which: str, vocab_size: int, **overrides) -> keras.Model:
+    """``which`` of the course's four models, with its :data:`COURSE_SETTINGS`."""
+    return BUILDERS[which](vocab_size, **{**COURSE_SETTINGS[which], **overrides})

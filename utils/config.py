@@ -49,7 +49,7 @@ PROFILES = {
         tweets_train_limit=20_000,  # TWEETS_TRAIN_LIMIT=all trains on the whole file
         tweets_test_limit=None,
         max_tokens=20_000,
-        sequence_length=400,
+        sequence_length=600,
         simple_rnn_sequence_length=200,
         tweet_sequence_length=40,
         tweet_max_tokens=10_000,

@@ -21,7 +21,7 @@ CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru":
 COURSE_SETTINGS = {
     "simple_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0),
     "stacked_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0, depth=2),
-    "lstm": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=2e-3, clipnorm=1.0),
+    "lstm": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0),
     "gru": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=2e-3, clipnorm=1.0),
 }
 

@@ -216,6 +216,8 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
         ax.axhline(50, color="gray", linestyle=":")
         ax.set_ylim(0, 100)
         ax.set_ylabel("P(positive)\nafter prefix (%)")
+        # An invisible colorbar keeps this row as wide as the heatmaps above.
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02).ax.set_visible(False)
     axes[-1].set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
     axes[-1].set_xlabel("token")
     fig.suptitle(title)

@@ -28,10 +28,12 @@ def load_results(results_dir: Path | None = None) -> list[dict]:
 
 def results_table(records: list[dict]) -> str:
     """A Markdown table: one row per results file."""
-    lines = ["| data set | model | test accuracy | parameters | epochs | s/epoch | train samples/s | device |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| data set | model | test accuracy | target | parameters | epochs | s/epoch | train samples/s | device |",
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in records:
-        lines.append(f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.2f} % | {r['params']:,} "
+        target = r.get("target_accuracy")
+        status = "–" if target is None else f"{100 * target:.1f} % {'met' if r['meets_target'] else 'missed'}"
+        lines.append(f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.2f} % | {status} | {r['params']:,} "
                      f"| {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['train_samples_per_second']:,.0f} "
                      f"| {r['device']} |")
     return "\n".join(lines)

@@ -100,3 +100,45 @@ def test_standardize_tweet():
     out = [t.decode() for t in data.standardize_tweet(tf.constant(raw)).numpy()]
     assert out[0].split() == ["user", "i", "loove", "it", "and", "you", "heart", "url", "happy", "yes"]
     assert out[1].strip() == ""
+
+
+def _varied_lengths(n=120):
+    texts = [" ".join(f"w{j}" for j in range(i % 23 + 1)) for i in range(n)]
+    return tf.data.Dataset.from_tensor_slices((texts, np.arange(n) % 2))
+
+
+def test_bucketed_batches_hold_every_example_with_less_padding():
+    dataset = _varied_lengths()
+    vectorizer = data.make_vectorizer(dataset, max_tokens=50)
+    fixed = data.make_pipeline(dataset, vectorizer, 8, sequence_length=16, batching="fixed")
+    bucketed = data.make_pipeline(dataset, vectorizer, 8, sequence_length=16, shuffle=True,
+                                  batching="bucketed")
+    rows = lambda batches: sorted(tuple(r[r != 0]) + (int(l),) for ids, labels in batches
+                                  for r, l in zip(ids.numpy(), labels.numpy()))
+    assert rows(bucketed) == rows(fixed), "same examples, same (truncated) tokens"
+    for ids, _ in bucketed:
+        assert ids.shape[1] <= 16 and np.all(ids.numpy()[:, 0] != 0), "post-padded, cut to 16"
+        assert np.any(ids.numpy()[:, -1] != 0), "padded to the longest row of the batch"
+    fixed_cells, fixed_tokens = data.padded_cells(fixed)
+    bucketed_cells, bucketed_tokens = data.padded_cells(bucketed)
+    assert fixed_tokens == bucketed_tokens and fixed_cells == 120 * 16
+    assert bucketed_cells < 0.75 * fixed_cells
+
+
+def test_longest_batching_keeps_the_order():
+    dataset = _varied_lengths(40)
+    vectorizer = data.make_vectorizer(dataset, max_tokens=50)
+    batches = data.make_pipeline(dataset, vectorizer, 8, sequence_length=16, batching="longest")
+    labels = np.concatenate([labels.numpy() for _, labels in batches])
+    np.testing.assert_array_equal(labels, np.arange(40) % 2)
+    assert [ids.shape[1] for ids, _ in batches] == [8, 16, 16, 9, 16]  # lengths i % 23 + 1, cut to 16
+
+
+def test_bucketed_batching_refuses_pre_padding():
+    dataset = _varied_lengths(4)
+    with pytest.raises(ValueError, match="pads at the end"):
+        data.make_pipeline(dataset, data.make_vectorizer(dataset, 10), 2, sequence_length=4,
+                           padding="pre", batching="bucketed")
+    with pytest.raises(ValueError, match="batching must be one of"):
+        data.make_pipeline(dataset, data.make_vectorizer(dataset, 10), 2, sequence_length=4,
+                           batching="sorted")

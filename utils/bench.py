@@ -27,6 +27,7 @@ import tensorflow as tf
 from utils import config, data, models, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
+VARIANT_STEPS = {"full": 40, "smoke": 5}
 
 
 def peak_memory_mib() -> float:
@@ -93,6 +94,38 @@ def run_course_model(name: str, profile) -> dict:
             "input_pipeline_seconds_per_epoch": pipeline_seconds}
 
 
+def measure_variants(profile, steps: int) -> list[dict]:
+    """Course LSTM training samples/s under each input/compiler choice.
+
+    Same vectorizer, same model, ``steps`` timed batches after three warm-up
+    batches (tracing, XLA compilation, filling the shuffle buffer): what each
+    change is worth on its own.
+    """
+    train, _ = data.split_validation(data.load_imdb("train", limit=profile.imdb_train_limit))
+    vectorizer = data.make_vectorizer(train, profile.max_tokens)
+    rows = []
+    for label, batching, jit_compile in (("fixed length", "fixed", False),
+                                         ("fixed length + XLA", "fixed", True),
+                                         ("length buckets (course)", "bucketed", False)):
+        config.seed_everything(config.SEED)
+        batches = data.make_pipeline(train, vectorizer, profile.batch_size, profile.sequence_length,
+                                     shuffle=True, batching=batching).take(steps + 3)
+        model = models.build_course_model("lstm", profile.max_tokens)
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
+                      jit_compile=jit_compile)
+        samples, seconds = 0, 0.0
+        for step, (ids, labels) in enumerate(batches):
+            start = time.perf_counter()
+            model.train_on_batch(ids, labels)
+            if step >= 3:
+                seconds += time.perf_counter() - start
+                samples += int(labels.shape[0])
+        rows.append({"variant": label, "batching": batching, "jit_compile": jit_compile,
+                     "train_samples_per_second": samples / seconds})
+        print(f"LSTM, {label:24s}: {samples / seconds:7,.0f} training samples/s")
+    return rows
+
+
 def format_table(rows: list[dict]) -> str:
     header = (f"{'model':20s} {'train samples/s':>15s} {'eval samples/s':>14s} {'s/epoch':>8s} "
               f"{'epochs':>6s} {'test acc':>8s} {'peak MiB':>9s} {'x baseline':>10s}")
@@ -108,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(config.PROFILES), default="full",
                         help="data and epoch sizes, as the course profiles (default: full)")
+    parser.add_argument("--variant-steps", type=int, default=None,
+                        help="batches timed per LSTM variant (fixed length, XLA, buckets); "
+                             "default 40 full, 5 smoke")
     parser.add_argument("--baseline-epochs", type=int, default=None,
                         help="epochs of the tutorial baseline (default: 10 full, 1 smoke); its "
                              "throughput needs one, its accuracy all ten")
@@ -118,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Benchmark, setting {profile.name}, on {device['device']}")
 
     start = time.perf_counter()
+    variants = measure_variants(profile, args.variant_steps or VARIANT_STEPS[profile.name])
     rows = []
     for name in models.BUILDERS:
         rows.append({**run_course_model(name, profile), "peak_memory_mib": peak_memory_mib()})
@@ -143,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     kind = "gpu" if device["gpus"] else "cpu"
     path = results_dir / f"benchmark_{kind}.json"
     path.write_text(json.dumps({"setting": profile.name, **device, "total_seconds": total,
-                                "baseline": baseline["model"], "rows": rows}, indent=2) + "\n")
+                                "baseline": baseline["model"], "rows": rows,
+                                "lstm_variants": variants}, indent=2) + "\n")
     print(f"Wrote {path}")
     return 0
 

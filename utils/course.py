@@ -6,12 +6,15 @@
 
 The profile goes to the kernels through ``$COURSE_PROFILE``. Executed copies
 (with their outputs) are written to ``build/notebooks/<profile>/`` so the
-committed notebooks stay output-free. Exits non-zero if any notebook fails.
+committed notebooks stay output-free. A run of the whole course writes its
+timings to ``results/course_time_<cpu|gpu>.json`` (``results/smoke/`` for the
+smoke profile). Exits non-zero if any notebook fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -42,6 +45,18 @@ def run_notebook(path: Path, out_dir: Path) -> tuple[bool, float, str]:
     return not error, seconds, error
 
 
+def write_timings(rows, total: float, profile) -> Path:
+    """The whole course's wall time, per notebook, with the device that ran it."""
+    device = config.device_summary()
+    _, results_dir = config.output_dirs(profile)
+    path = results_dir / f"course_time_{'gpu' if device['gpus'] else 'cpu'}.json"
+    record = {"profile": profile.name, "device": device["device"], "total_seconds": total,
+              "notebooks": {name: {"ok": ok, "seconds": seconds} for name, ok, seconds, _ in rows}}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Wrote {path}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
@@ -69,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, ok, seconds, _ in rows:
         print(f"{name:{width}s}  {'ok' if ok else 'FAILED':6s}  {seconds:8.1f}")
     print(f"Total wall time: {total:.0f} s ({total / 60:.1f} min), profile {args.profile}")
+    if not args.notebooks:
+        write_timings(rows, total, config.get_profile(args.profile))
     return 0 if all(ok for _, ok, *_ in rows) else 1
 
 

@@ -402,34 +402,73 @@ def fit_length(ids, length: int, padding: str = "post", truncating: str = "pre")
     return to_pre_padding(ids) if padding == "pre" else ids
 
 
+BATCHINGS = ("bucketed", "longest", "fixed")
+
+
+def length_buckets(sequence_length: int, n_buckets: int = 12) -> list[int]:
+    """Upper bounds of ``n_buckets`` equal-width length buckets up to ``sequence_length``."""
+    width = max(1, -(-sequence_length // n_buckets))
+    return list(range(width, sequence_length, width))
+
+
 def make_pipeline(dataset, vectorizer, batch_size: int, sequence_length: int | None = None,
                   shuffle: bool = False, padding: str = "post", truncating: str = "pre",
-                  seed: int = 0):
+                  seed: int = 0, batching: str = "fixed"):
     """Batched ``(token_ids, label)`` pipeline from a ``(text, label)`` dataset.
 
     Texts are vectorized once, in large batches, and cached, so later epochs
-    only shuffle, batch and prefetch. With ``sequence_length`` the ids are
-    cut and padded here (see :func:`fit_length`); without it the vectorizer
-    must have a fixed ``output_sequence_length``.
+    only shuffle, batch and prefetch. Texts longer than ``sequence_length``
+    are cut (see :func:`fit_length`). ``batching`` says how long a batch is:
+
+    * ``"fixed"``: every row padded to ``sequence_length`` (``padding`` picks the side);
+    * ``"longest"``: padded at the end to the longest text of its batch, order kept;
+    * ``"bucketed"``: texts of similar length batched together
+      (``tf.data`` ``bucket_by_sequence_length``) and padded at the end to
+      the longest of the batch. An RNN runs one step per column, so this
+      skips most of the padding a fixed length would compute.
     """
     if padding not in ("post", "pre"):
         raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}.")
-    if sequence_length is None and vectorizer.get_config()["output_sequence_length"] is None:
-        raise ValueError("Give sequence_length, or a vectorizer with output_sequence_length.")
+    if batching not in BATCHINGS:
+        raise ValueError(f"batching must be one of {', '.join(BATCHINGS)}, got {batching!r}.")
+    if batching != "fixed" and padding == "pre":
+        raise ValueError(f"batching={batching!r} pads at the end: use padding='post' or batching='fixed'.")
+    if sequence_length is None:
+        sequence_length = vectorizer.get_config()["output_sequence_length"]
+        if sequence_length is None:
+            raise ValueError("Give sequence_length, or a vectorizer with output_sequence_length.")
     autotune = tf.data.AUTOTUNE
 
     def vectorize(texts, labels):
-        ids = vectorizer(texts)
-        if sequence_length is not None:
-            ids = fit_length(ids, sequence_length, padding, truncating)
-        elif padding == "pre":
-            ids = to_pre_padding(ids)
-        return ids, labels
+        return fit_length(vectorizer(texts), sequence_length, padding, truncating), labels
 
-    dataset = dataset.batch(1024).map(vectorize, num_parallel_calls=autotune).unbatch().cache()
+    def unpad(ids, label):  # one row back to its own length (its padding is at the end)
+        return ids[:tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32))], label
+
+    dataset = dataset.batch(1024).map(vectorize, num_parallel_calls=autotune).unbatch()
+    if batching != "fixed":
+        dataset = dataset.map(unpad, num_parallel_calls=autotune)
+    dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(20_000, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(autotune)
+    if batching == "bucketed":
+        bounds = length_buckets(sequence_length)
+        dataset = dataset.bucket_by_sequence_length(
+            lambda ids, label: tf.shape(ids)[0], bounds, [batch_size] * (len(bounds) + 1))
+    else:
+        dataset = dataset.padded_batch(batch_size) if batching == "longest" else dataset.batch(batch_size)
+    return dataset.prefetch(autotune)
+
+
+def padded_cells(batches) -> tuple[int, int]:
+    """``(cells, tokens)`` over a batched ``(ids, label)`` pipeline: time steps
+    an RNN computes (every row of every batch, padding included) and the real
+    tokens among them."""
+    cells = tokens = 0
+    for ids, _ in batches:
+        cells += int(tf.size(ids))
+        tokens += int(tf.math.count_nonzero(ids))
+    return cells, tokens
 
 
 def token_lengths(texts, standardize=standardize_review) -> np.ndarray:
@@ -547,23 +586,28 @@ def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUF
 
 
 def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post",
-                 validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
-                 data_dir=None) -> PreparedData:
+                 batching: str = "bucketed", validation_fraction: float = 0.1,
+                 seed: int = SHUFFLE_SEED, data_dir=None) -> PreparedData:
     """IMDB ready for training: splits, vectorizer (train text only), pipelines.
 
-    ``sequence_length`` defaults to the profile's.
+    ``sequence_length`` (the most tokens kept per review) defaults to the profile's.
     """
     train = load_imdb("train", data_dir=data_dir, limit=profile.imdb_train_limit)
     test = load_imdb("test", data_dir=data_dir, limit=profile.imdb_test_limit)
     return prepare(train, test, profile.max_tokens, sequence_length or profile.sequence_length,
-                   profile.batch_size, padding=padding, validation_fraction=validation_fraction,
-                   seed=seed)
+                   profile.batch_size, padding=padding, batching=batching,
+                   validation_fraction=validation_fraction, seed=seed)
 
 
 def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
-            padding: str = "post", validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
-            standardize=standardize_review) -> PreparedData:
-    """Split a validation set off ``train``, adapt the vectorizer, build pipelines."""
+            padding: str = "post", batching: str = "bucketed", validation_fraction: float = 0.1,
+            seed: int = SHUFFLE_SEED, standardize=standardize_review) -> PreparedData:
+    """Split a validation set off ``train``, adapt the vectorizer, build pipelines.
+
+    ``batching`` (see :func:`make_pipeline`) applies to training and
+    validation; the test batches keep the order of ``test_texts``, padded to
+    their longest text (``"bucketed"``) or to ``sequence_length`` (``"fixed"``).
+    """
     train, validation = split_validation(train, validation_fraction, seed)
     vectorizer = make_vectorizer(train, max_tokens, standardize=standardize)
     pipe = functools.partial(make_pipeline, vectorizer=vectorizer, batch_size=batch_size,
@@ -572,9 +616,9 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
     n_test = count(test)
     return PreparedData(
         vectorizer=vectorizer,
-        train=pipe(train, shuffle=True, seed=seed),
-        validation=pipe(validation),
-        test=pipe(test),
+        train=pipe(train, shuffle=True, seed=seed, batching=batching),
+        validation=pipe(validation, batching=batching),
+        test=pipe(test, batching="fixed" if batching == "fixed" else "longest"),
         test_texts=test,
         sequence_length=sequence_length,
         n_train=counts[0],

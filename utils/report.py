@@ -21,9 +21,9 @@ README = config.REPO_ROOT / "README.md"
 
 def load_results(results_dir: Path | None = None) -> list[dict]:
     results_dir = results_dir or config.REPO_ROOT / "results"
-    # One file per training run; the benchmark tables have their own schema.
+    # One file per training run; benchmark and course timings have their own schema.
     return [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))
-            if not path.name.startswith("benchmark_")]
+            if not path.name.startswith(("benchmark_", "course_time_"))]
 
 
 def results_table(records: list[dict]) -> str:

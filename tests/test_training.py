@@ -94,3 +94,13 @@ def test_input_gradient_norms_one_per_step():
     model = models.build_simple_rnn(30, units=4)
     norms = training.input_gradient_norms(model, np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 1]))
     assert norms.shape == (4,) and np.all(norms > 0)
+
+
+def test_predict_probabilities_keep_the_order_of_the_batches():
+    model = models.build_lstm(30, units=4)
+    ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 10, 11], [12, 0, 0, 0], [13, 14, 0, 0]])
+    labels = np.array([1, 0, 1, 1, 0])
+    batches = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)
+    probabilities, got_labels = training.predict_probabilities(model, batches)
+    np.testing.assert_array_equal(got_labels, labels)
+    np.testing.assert_allclose(probabilities, np.asarray(model(ids)).reshape(-1), atol=1e-5)

@@ -1,12 +1,12 @@
-"""utils.report: the README's results table is the results files, to the digit."""
+"""utils.report: the README's tables are the results files, to the digit."""
 
 from utils import report
 
 
 def test_readme_table_matches_results_files():
     readme = report.README.read_text()
-    assert report.render(readme, report.load_results()) == readme, (
-        "README.md's results table is stale: run python -m utils.report")
+    assert report.render(readme, report.load_results(), report.load_performance()) == readme, (
+        "README.md's tables are stale: run python -m utils.report")
 
 
 def test_table_has_a_row_per_record():
@@ -17,3 +17,18 @@ def test_table_has_a_row_per_record():
     assert table.count("\n") == 3
     assert "| imdb | lstm | 87.65 % | 88.5 % missed | 1,234 | 3 | 41.2 | 545 | CPU |" in table
     assert "| imdb | gru | 87.65 % | – |" in table
+
+
+def test_performance_tables_show_ratios_variants_and_course_time():
+    row = {"model": "lstm", "train_samples_per_second": 700.0, "eval_samples_per_second": 2000.0,
+           "seconds_per_epoch": 32.1, "epochs": 5, "test_accuracy": 0.87, "peak_memory_mib": 3000.0,
+           "throughput_vs_baseline": 3.2}
+    benchmark = {"setting": "full", "device": "CPU", "rows": [row],
+                 "lstm_variants": [{"variant": "length buckets (course)", "train_samples_per_second": 750.0}]}
+    course = {"profile": "full", "device": "CPU", "total_seconds": 1500.0,
+              "notebooks": {"01_data_loading.ipynb": {"ok": True, "seconds": 60.0}}}
+    text = report.performance_tables(benchmark, course)
+    assert "| lstm | 700 | 2,000 | 32.1 | 5 | 87.00 % | 3,000 | 3.20 |" in text
+    assert "| length buckets (course) | 750 |" in text
+    assert "**25.0 min** (minutes per notebook: 01: 1.0)" in text
+    assert "no benchmark" in report.performance_tables(None, None)

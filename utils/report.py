@@ -1,9 +1,12 @@
-"""The README's results table, generated from ``results/*.json``.
+"""The README's results and performance tables, generated from ``results/``.
 
-    python -m utils.report          # rewrite the table in README.md
+    python -m utils.report          # rewrite the tables in README.md
     python -m utils.report --check  # exit 1 if README.md is out of date
 
-The table sits between two marker comments; nothing in it is typed by hand.
+The results table comes from the training runs' ``results/*.json``, the
+performance tables from ``results/benchmark_cpu.json`` and
+``results/course_time_cpu.json``. Each sits between two marker comments;
+nothing in them is typed by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from utils import config
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+PERFORMANCE_BEGIN, PERFORMANCE_END = "<!-- performance:begin -->", "<!-- performance:end -->"
 README = config.REPO_ROOT / "README.md"
 
 
@@ -39,13 +43,47 @@ def results_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render(readme: str, records: list[dict]) -> str:
-    """``readme`` with the text between the markers replaced by the table."""
-    if BEGIN not in readme or END not in readme:
-        raise ValueError(f"README.md lacks the markers {BEGIN} and {END}.")
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{results_table(records)}\n{END}{tail}"
+def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None]:
+    """``(benchmark, course_time)`` of the CPU runs, ``None`` where a file is missing."""
+    results_dir = results_dir or config.REPO_ROOT / "results"
+    found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json")]
+    return tuple(json.loads(path.read_text()) if path.is_file() else None for path in found)
+
+
+def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
+    """The benchmark table, the LSTM variants and the course's wall time, as Markdown."""
+    lines = []
+    if benchmark:
+        lines += [f"Benchmark ({benchmark['setting']} setting, {benchmark['device']}):", "",
+                  "| model | train samples/s | eval samples/s | s/epoch | epochs | test accuracy | peak MiB | × baseline |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in benchmark["rows"]:
+            lines.append(f"| {r['model']} | {r['train_samples_per_second']:,.0f} | {r['eval_samples_per_second']:,.0f} "
+                         f"| {r['seconds_per_epoch']:.1f} | {r['epochs']} | {100 * r['test_accuracy']:.2f} % "
+                         f"| {r['peak_memory_mib']:,.0f} | {r['throughput_vs_baseline']:.2f} |")
+        lines += ["", "| course LSTM, one change at a time | train samples/s |", "| --- | ---: |"]
+        lines += [f"| {v['variant']} | {v['train_samples_per_second']:,.0f} |" for v in benchmark["lstm_variants"]]
+    if course_time:
+        parts = ", ".join(f"{name.split('_')[0]}: {row['seconds'] / 60:.1f}"
+                          for name, row in course_time["notebooks"].items())
+        lines += [""] if lines else []
+        lines += [f"Whole course, {course_time['profile']} profile, {course_time['device']}: "
+                  f"**{course_time['total_seconds'] / 60:.1f} min** (minutes per notebook: {parts})."]
+    return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
+
+
+def _replace_block(readme: str, begin: str, end: str, body: str) -> str:
+    if begin not in readme or end not in readme:
+        raise ValueError(f"README.md lacks the markers {begin} and {end}.")
+    head, rest = readme.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def render(readme: str, records: list[dict], performance: tuple = (None, None)) -> str:
+    """``readme`` with the text between each pair of markers replaced by its table."""
+    readme = _replace_block(readme, BEGIN, END, results_table(records))
+    return _replace_block(readme, PERFORMANCE_BEGIN, PERFORMANCE_END, performance_tables(*performance))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     args = parser.parse_args(argv)
     current = README.read_text()
-    updated = render(current, load_results())
+    updated = render(current, load_results(), load_performance())
     if args.check:
         if updated != current:
-            print("README.md's results table differs from results/*.json: run python -m utils.report")
+            print("README.md's tables differ from results/: run python -m utils.report")
             return 1
         return 0
     README.write_text(updated)
-    print(f"Wrote the results table ({len(load_results())} rows) into {README}")
+    print(f"Wrote the results table ({len(load_results())} rows) and the performance tables into {README}")
     return 0
 
 

@@ -23,11 +23,12 @@ def test_performance_tables_show_ratios_variants_and_course_time():
     row = {"model": "lstm", "train_samples_per_second": 700.0, "eval_samples_per_second": 2000.0,
            "seconds_per_epoch": 32.1, "epochs": 5, "test_accuracy": 0.87, "peak_memory_mib": 3000.0,
            "throughput_vs_baseline": 3.2}
-    benchmark = {"setting": "full", "device": "CPU", "rows": [row],
+    benchmark = {"setting": "full", "device": "CPU", "total_seconds": 1800.0, "rows": [row],
                  "lstm_variants": [{"variant": "length buckets (course)", "train_samples_per_second": 750.0}]}
     course = {"profile": "full", "device": "CPU", "total_seconds": 1500.0,
               "notebooks": {"01_data_loading.ipynb": {"ok": True, "seconds": 60.0}}}
     text = report.performance_tables(benchmark, course)
+    assert "(full setting, CPU, 30 min in all)" in text
     assert "| lstm | 700 | 2,000 | 32.1 | 5 | 87.00 % | 3,000 | 3.20 |" in text
     assert "| length buckets (course) | 750 |" in text
     assert "**25.0 min** (minutes per notebook: 01: 1.0)" in text

@@ -54,7 +54,8 @@ def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
     """The benchmark table, the LSTM variants and the course's wall time, as Markdown."""
     lines = []
     if benchmark:
-        lines += [f"Benchmark ({benchmark['setting']} setting, {benchmark['device']}):", "",
+        lines += [f"Benchmark ({benchmark['setting']} setting, {benchmark['device']}, "
+                  f"{benchmark['total_seconds'] / 60:.0f} min in all):", "",
                   "| model | train samples/s | eval samples/s | s/epoch | epochs | test accuracy | peak MiB | × baseline |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in benchmark["rows"]:

@@ -74,3 +74,13 @@ def test_course_settings_build(name):
     builder = {"simple_rnn": models.build_simple_rnn, "stacked_rnn": models.build_stacked_rnn,
                "lstm": models.build_lstm, "gru": models.build_gru}[name]
     assert builder(100, **settings).count_params() > 0
+
+
+def test_forget_gate_bias_sets_only_the_forget_gate():
+    model = models.build_lstm(50, units=4, embedding_dim=3, forget_bias=3.0)
+    (lstm,) = models.recurrent_layers(model)
+    bias = keras.ops.convert_to_numpy(lstm.cell.bias)  # [input, forget, candidate, output]
+    np.testing.assert_array_equal(bias, np.r_[np.zeros(4), np.full(4, 3.0), np.zeros(8)])
+    assert models.cudnn_problems(lstm) == [], "an initializer does not change the kernel Keras picks"
+    with pytest.raises(ValueError, match="LSTM only"):
+        models.build_gru(50, forget_bias=3.0)

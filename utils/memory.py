@@ -29,20 +29,31 @@ def make_memory_task(n: int, length: int, distance: int, seed: int = 0):
     return ids, labels
 
 
-def run_memory_experiment(profile: config.Profile, cells=("simple_rnn", "lstm", "gru"),
+# The networks compared: label -> (cell, extra builder options).
+NETWORKS = {
+    "simple_rnn": ("simple_rnn", {}),
+    "lstm": ("lstm", {}),
+    "gru": ("gru", {}),
+    "lstm, forget bias 3": ("lstm", {"forget_bias": 3.0}),
+}
+
+
+def run_memory_experiment(profile: config.Profile, networks=tuple(NETWORKS),
                           units: int = 32) -> dict[str, list[float]]:
-    """Test accuracy of each cell at each of the profile's memory distances."""
+    """Test accuracy of each of ``networks`` (labels of :data:`NETWORKS`) at
+    each of the profile's memory distances."""
     length = max(profile.memory_distances) + 10
-    accuracy = {cell: [] for cell in cells}
+    accuracy = {label: [] for label in networks}
     for distance in profile.memory_distances:
         x_train, y_train = make_memory_task(profile.memory_train_size, length, distance, seed=distance)
         x_test, y_test = make_memory_task(1_000, length, distance, seed=10_000 + distance)
-        for cell in cells:
+        for label in networks:
+            cell, options = NETWORKS[label]
             config.seed_everything(config.SEED)
             model = models.build_rnn_classifier(cell, VOCAB_SIZE, units=units, embedding_dim=8,
-                                                dropout=0.0, learning_rate=3e-3)
+                                                dropout=0.0, learning_rate=3e-3, **options)
             model.fit(x_train, y_train, batch_size=64, epochs=profile.memory_epochs, verbose=0)
             _, acc = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
-            accuracy[cell].append(float(acc))
-            print(f"distance {distance:3d} steps, {cell:10s}: test accuracy {100 * acc:5.1f} %", flush=True)
+            accuracy[label].append(float(acc))
+            print(f"distance {distance:3d} steps, {label:20s}: test accuracy {100 * acc:5.1f} %", flush=True)
     return accuracy

@@ -26,6 +26,29 @@ COURSE_SETTINGS = {
 }
 
 
+@keras.saving.register_keras_serializable(package="rnn_course")
+class ForgetGateBias(keras.initializers.Initializer):
+    """LSTM bias: ``value`` for the forget gate, 0 for the others.
+
+    Keras lays the bias out as ``[input, forget, candidate, output]``. Its
+    default (``unit_forget_bias=True``) starts the forget gate at 1, so
+    sigma(1) = 0.73 of the cell state survives a step; a larger value keeps
+    more of it, and of the gradient, at the start of training.
+    """
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        units = shape[0] // 4
+        gates = [keras.ops.zeros((units,)), keras.ops.full((units,), self.value),
+                 keras.ops.zeros((2 * units,))]
+        return keras.ops.cast(keras.ops.concatenate(gates), dtype or "float32")
+
+    def get_config(self):
+        return {"value": self.value}
+
+
 def _gpu_available() -> bool:
     import tensorflow as tf
 
@@ -43,6 +66,7 @@ def build_rnn_classifier(
     mask_zero: bool = True,
     learning_rate: float = 2e-3,
     clipnorm: float | None = 1.0,
+    forget_bias: float | None = None,
     sequence_length: int | None = None,
     name: str | None = None,
 ) -> keras.Model:
@@ -51,12 +75,18 @@ def build_rnn_classifier(
     ``dropout`` acts on the embeddings and on the last hidden state (not
     inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips the
     gradient norm, the standard remedy for exploding gradients in RNNs.
+    ``forget_bias`` (LSTM only) sets the forget gate's initial bias
+    (Keras' default: 1), see :class:`ForgetGateBias`.
     """
     if cell not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}.")
     layer = CELLS[cell]
+    if forget_bias is not None:
+        if cell != "lstm":
+            raise ValueError(f"forget_bias applies to an LSTM only, not to {cell!r}.")
+        layer = functools.partial(layer, unit_forget_bias=False, bias_initializer=ForgetGateBias(forget_bias))
     if cell != "simple_rnn" and _gpu_available():
         # On a GPU, insist on cuDNN: Keras then refuses a non-eligible layer.
         layer = functools.partial(layer, use_cudnn=True)

@@ -308,8 +308,11 @@ def plot_accuracy_vs_time(records: list[dict]):
 def plot_memory(distances, accuracy: dict[str, list[float]]):
     """Accuracy on the long-range memory task against the marker's distance."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for cell, values in accuracy.items():
-        ax.plot(distances, 100 * np.asarray(values), "o-", label=cell)
+    # Lines often coincide (at 100 %): shrinking markers and varied dashes keep each visible.
+    styles = zip(("o", "s", "^", "D", "v"), (11, 8, 6, 4, 3), ("-", "--", "-.", ":", "-"))
+    for (cell, values), (marker, size, line) in zip(accuracy.items(), styles):
+        ax.plot(distances, 100 * np.asarray(values), marker=marker, markersize=size, linestyle=line,
+                label=cell)
     ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
     ax.set_xscale("log")
     ax.set_xticks(distances, [str(d) for d in distances])

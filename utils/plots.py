@@ -6,6 +6,7 @@ to ``figures/<notebook>_<name>.png`` (or the smoke profile's own folder).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -309,7 +310,7 @@ def plot_memory(distances, accuracy: dict[str, list[float]]):
     """Accuracy on the long-range memory task against the marker's distance."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     # Lines often coincide (at 100 %): shrinking markers and varied dashes keep each visible.
-    styles = zip(("o", "s", "^", "D", "v"), (11, 8, 6, 4, 3), ("-", "--", "-.", ":", "-"))
+    styles = itertools.cycle(zip(("o", "s", "^", "D", "v"), (11, 8, 6, 4, 3), ("-", "--", "-.", ":", "-")))
     for (cell, values), (marker, size, line) in zip(accuracy.items(), styles):
         ax.plot(distances, 100 * np.asarray(values), marker=marker, markersize=size, linestyle=line,
                 label=cell)

@@ -21,10 +21,11 @@ from utils import config
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PERFORMANCE_BEGIN, PERFORMANCE_END = "<!-- performance:begin -->", "<!-- performance:end -->"
 README = config.REPO_ROOT / "README.md"
+RESULTS_DIR = config.REPO_ROOT / "results"
 
 
 def load_results(results_dir: Path | None = None) -> list[dict]:
-    results_dir = results_dir or config.REPO_ROOT / "results"
+    results_dir = results_dir or RESULTS_DIR
     # One file per training run; benchmark and course timings have their own schema.
     return [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))
             if not path.name.startswith(("benchmark_", "course_time_"))]
@@ -45,7 +46,7 @@ def results_table(records: list[dict]) -> str:
 
 def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None]:
     """``(benchmark, course_time)`` of the CPU runs, ``None`` where a file is missing."""
-    results_dir = results_dir or config.REPO_ROOT / "results"
+    results_dir = results_dir or RESULTS_DIR
     found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json")]
     return tuple(json.loads(path.read_text()) if path.is_file() else None for path in found)
 
@@ -91,15 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     args = parser.parse_args(argv)
-    current = README.read_text()
-    updated = render(current, load_results(), load_performance())
+    current, records = README.read_text(), load_results()
+    updated = render(current, records, load_performance())
     if args.check:
         if updated != current:
             print("README.md's tables differ from results/: run python -m utils.report")
             return 1
         return 0
     README.write_text(updated)
-    print(f"Wrote the results table ({len(load_results())} rows) and the performance tables into {README}")
+    print(f"Wrote the results table ({len(records)} rows) and the performance tables into {README}")
     return 0
 
 

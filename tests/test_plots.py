@@ -25,3 +25,13 @@ def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
         path = plots.save_figure(fig, f"test_{name}", config.PROFILES["smoke"])
         assert path == tmp_path / "figures" / "smoke" / f"test_{name}.png"
         assert path.stat().st_size > 1_000
+
+
+def test_history_shows_the_unaveraged_weights_only_where_measured():
+    history = {"loss": [0.6, 0.4], "val_loss": [0.5, 0.45], "accuracy": [0.7, 0.8], "val_accuracy": [0.75, 0.8]}
+    plain = plots.plot_history(history)
+    assert [len(ax.lines) for ax in plain.axes] == [2, 2]
+    averaged = plots.plot_history({**history, "val_accuracy_unaveraged": [0.7, 0.78]})
+    assert [len(ax.lines) for ax in averaged.axes] == [2, 3]
+    labels = [line.get_label() for line in averaged.axes[1].lines]
+    assert labels == ["training", "validation, averaged weights", "validation, last step's weights"]

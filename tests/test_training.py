@@ -64,6 +64,25 @@ def test_saved_model_answers_raw_text_after_reload(tmp_path, monkeypatch):
     np.testing.assert_allclose(probabilities, np.asarray(model(ids)), atol=1e-6)
 
 
+@pytest.mark.parametrize("ema_momentum", [None, 0.9])
+@pytest.mark.parametrize("epochs, patience", [(3, 3), (6, 1)])
+def test_the_model_kept_is_the_best_validated_one(ema_momentum, epochs, patience):
+    # Whether training runs out or stops early, with or without weight averaging,
+    # the weights handed back are those that scored the best validation accuracy.
+    config.seed_everything(5)
+    prepared = tiny_data()
+    model = models.build_lstm(20, units=4, embedding_dim=4, learning_rate=0.05, ema_momentum=ema_momentum)
+    record = training.train_classifier(model, prepared, config.PROFILES["smoke"], dataset="tiny",
+                                       epochs=epochs, patience=patience, write=False)
+    history = record["history"]
+    best = record["best_epoch"] - 1
+    assert record["ema_momentum"] == ema_momentum
+    assert ("val_accuracy_unaveraged" in history) == (ema_momentum is not None)
+    loss, accuracy = model.evaluate(prepared.validation, verbose=0)
+    assert accuracy == pytest.approx(history["val_accuracy"][best])
+    assert loss == pytest.approx(history["val_loss"][best], rel=1e-5)
+
+
 def test_validation_split_is_disjoint_and_fixed():
     dataset = tf.data.Dataset.range(100)
     train, validation = data.split_validation(dataset, 0.2, seed=1)

@@ -67,6 +67,7 @@ def build_rnn_classifier(
     learning_rate: float = 2e-3,
     clipnorm: float | None = 1.0,
     forget_bias: float | None = None,
+    ema_momentum: float | None = None,
     sequence_length: int | None = None,
     name: str | None = None,
 ) -> keras.Model:
@@ -76,7 +77,10 @@ def build_rnn_classifier(
     inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips the
     gradient norm, the standard remedy for exploding gradients in RNNs.
     ``forget_bias`` (LSTM only) sets the forget gate's initial bias
-    (Keras' default: 1), see :class:`ForgetGateBias`.
+    (Keras' default: 1), see :class:`ForgetGateBias`. ``ema_momentum`` makes
+    the optimizer keep an exponential moving average of the weights (Polyak
+    averaging); :func:`utils.training.train_classifier` validates and keeps
+    the averaged weights.
     """
     if cell not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
@@ -101,7 +105,9 @@ def build_rnn_classifier(
     outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive_probability")(x)
     model = keras.Model(inputs, outputs, name=name or (cell if depth == 1 else f"{cell}_x{depth}"))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm,
+                                        use_ema=ema_momentum is not None,
+                                        ema_momentum=ema_momentum or 0.99),
         loss="binary_crossentropy",
         metrics=["accuracy"],
     )

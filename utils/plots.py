@@ -133,7 +133,12 @@ def plot_history(history: dict, title: str = "Training curves"):
     for ax, metric, unit in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "accuracy", "%")):
         scale = 100 if metric == "accuracy" else 1
         ax.plot(epochs, scale * np.asarray(history[metric]), "o-", label="training")
-        ax.plot(epochs, scale * np.asarray(history[f"val_{metric}"]), "s-", label="validation")
+        averaged = f"val_{metric}_unaveraged" in history  # see training.UnaveragedValidation
+        ax.plot(epochs, scale * np.asarray(history[f"val_{metric}"]), "s-",
+                label="validation, averaged weights" if averaged else "validation")
+        if averaged:
+            ax.plot(epochs, scale * np.asarray(history[f"val_{metric}_unaveraged"]), "s:",
+                    label="validation, last step's weights")
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{metric} ({unit})")
         ax.set_xticks(epochs)

@@ -130,13 +130,13 @@ def plot_history(history: dict, title: str = "Training curves"):
     """Loss and accuracy per epoch, training against validation, in one figure."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
+    averaged = "val_accuracy_unaveraged" in history  # see training.UnaveragedValidation
     for ax, metric, unit in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "accuracy", "%")):
         scale = 100 if metric == "accuracy" else 1
         ax.plot(epochs, scale * np.asarray(history[metric]), "o-", label="training")
-        averaged = f"val_{metric}_unaveraged" in history  # see training.UnaveragedValidation
         ax.plot(epochs, scale * np.asarray(history[f"val_{metric}"]), "s-",
                 label="validation, averaged weights" if averaged else "validation")
-        if averaged:
+        if f"val_{metric}_unaveraged" in history:
             ax.plot(epochs, scale * np.asarray(history[f"val_{metric}_unaveraged"]), "s:",
                     label="validation, last step's weights")
         ax.set_xlabel("epoch")

@@ -50,6 +50,27 @@ def test_imdb_from_extracted_folder(tmp_path, cache):
     assert not cache.exists() or not any(cache.iterdir()), "a folder needs no extraction"
 
 
+def test_imdb_movies_follow_the_order_of_the_reviews(tmp_path, monkeypatch):
+    from conftest import REVIEWS, write_imdb_tree
+
+    root = write_imdb_tree(tmp_path / "data" / "imdb")
+    data_dir = tmp_path / "data"
+    assert data.imdb_movies("train", data_dir=data_dir) is None, "no url lists: unknown"
+    # Line i of urls_<label>.txt is the movie of review i_<rating>.txt.
+    movie_of = {}
+    for label, texts in REVIEWS["train"].items():
+        movies = [f"tt{label}{i}" for i in range(len(texts))]
+        (root / "train" / f"urls_{label}.txt").write_text(
+            "".join(f"http://www.imdb.com/title/{movie}/usercomments\n" for movie in movies))
+        movie_of.update(zip(texts, movies))
+    reviews = [text.decode() for text, _ in data.load_imdb("train", data_dir=data_dir).as_numpy_iterator()]
+    movies = data.imdb_movies("train", data_dir=data_dir)
+    assert list(movies) == [movie_of[text] for text in reviews]
+    assert list(data.imdb_movies("train", data_dir=data_dir, limit=3)) == list(movies[:3])
+    monkeypatch.delenv("RNN_COURSE_DATA", raising=False)
+    assert data.imdb_movies("train") is None, "tensorflow_datasets has no movie ids"
+
+
 def test_archive_is_extracted_once_into_the_cache(fixture_data, cache):
     data.load_imdb("train", data_dir=fixture_data)
     (entry,) = cache.iterdir()

@@ -93,6 +93,21 @@ def test_validation_split_is_disjoint_and_fixed():
         data.split_validation(dataset, 1.5)
 
 
+def test_validation_by_group_holds_out_whole_groups():
+    groups = np.repeat([f"movie{i}" for i in range(20)], 5)[np.random.default_rng(0).permutation(100)]
+    dataset = tf.data.Dataset.range(100)
+    train, validation = data.split_validation(dataset, 0.2, seed=1, groups=groups)
+    train_ids, val_ids = list(train.as_numpy_iterator()), list(validation.as_numpy_iterator())
+    assert sorted(train_ids + val_ids) == list(range(100))
+    assert len(val_ids) == 20, "four whole groups of five"
+    assert not set(groups[train_ids]) & set(groups[val_ids]), "no group on both sides"
+    assert val_ids == list(validation.as_numpy_iterator()), "the same split on every pass"
+    with pytest.raises(ValueError, match="one per example"):
+        data.split_validation(dataset, 0.2, groups=groups[:50])
+    with pytest.raises(ValueError, match="too few"):
+        data.split_validation(dataset, 0.9, groups=np.repeat(["a", "b"], 50))
+
+
 def test_confusion_matrix_and_mistakes():
     labels = np.array([0, 0, 1, 1, 1])
     probabilities = np.array([0.1, 0.9, 0.8, 0.4, 0.02])

@@ -157,17 +157,52 @@ def _local_imdb_root(data_dir: Path) -> Path:
     )
 
 
-def _load_imdb_local(data_dir: Path, split: str):
+def _imdb_local_files(data_dir: Path, split: str) -> tuple[Path, list[str], np.ndarray]:
+    """``(split folder, review files, labels)`` in a fixed shuffled order."""
     split_dir = _local_imdb_root(data_dir) / split
-    # class_names fixes neg=0, pos=1 and skips train/unsup of the official archive.
-    return keras.utils.text_dataset_from_directory(
-        split_dir,
-        class_names=["neg", "pos"],
-        batch_size=None,
-        shuffle=True,
-        seed=SHUFFLE_SEED,
-        verbose=False,
-    )
+    # neg=0, pos=1; the official archive's train/unsup (unlabeled) is skipped.
+    files = [(str(path), label) for label, name in enumerate(("neg", "pos"))
+             for path in sorted((split_dir / name).glob("*.txt"))]
+    order = np.random.default_rng(SHUFFLE_SEED).permutation(len(files))
+    return split_dir, [files[i][0] for i in order], np.array([files[i][1] for i in order], dtype="int32")
+
+
+def _load_imdb_local(data_dir: Path, split: str):
+    _, paths, labels = _imdb_local_files(data_dir, split)
+    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(
+        lambda path, label: (tf.io.read_file(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def imdb_movies(split: str, data_dir=None, limit: int | None = None) -> np.ndarray | None:
+    """The IMDB title id (``tt…``) of the movie each review is about, in the
+    order of :func:`load_imdb`, or ``None`` where that is unknown.
+
+    The official archive lists them in ``<split>/urls_{neg,pos}.txt`` (line i:
+    the movie of review ``i_<rating>.txt``); ``tensorflow_datasets`` does not
+    carry them. IMDB's test reviews are about other movies than its training
+    reviews, at most 30 reviews per movie (Maas et al., 2011).
+    """
+    _check_split(split)
+    _check_limit(limit)
+    local = resolve_data_dir(data_dir)
+    if local is None:
+        return None
+    split_dir, paths, _ = _imdb_local_files(local, split)
+    urls = {}
+    for name in ("neg", "pos"):
+        path = split_dir / f"urls_{name}.txt"
+        if not path.is_file():
+            return None
+        urls[name] = path.read_text(encoding="utf-8", errors="replace").split()
+    movies = []
+    for review in paths[:limit]:
+        review = Path(review)
+        index = int(review.name.split("_", 1)[0])
+        lines = urls[review.parent.name]
+        if index >= len(lines) or "/title/" not in lines[index]:
+            return None  # a copy whose url lists do not match its reviews
+        movies.append(lines[index].split("/title/", 1)[1].split("/", 1)[0])
+    return np.array(movies)
 
 
 def _brief(error: Exception) -> str:
@@ -600,19 +635,39 @@ def count(dataset) -> int:
     return known if known >= 0 else int(dataset.reduce(0, lambda n, _: n + 1))
 
 
-def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED):
+def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+                     groups=None):
     """``(train, validation)``: a fixed random ``validation_fraction`` held out.
 
-    The order is shuffled once (same seed, same split in every run and every
-    epoch), so the two parts never share an example.
+    Without ``groups`` the examples are held out at random. With ``groups``
+    (one id per example, in the dataset's order, e.g. :func:`imdb_movies`)
+    whole groups are held out, drawn at random until they hold
+    ``validation_fraction`` of the examples: no group is on both sides, as
+    between IMDB's training and test movies. Same seed, same split in every
+    run and every epoch.
     """
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction}.")
     dataset = dataset.cache()
-    total = count(dataset)
-    n_validation = max(1, round(total * validation_fraction))
-    dataset = dataset.shuffle(total, seed=seed, reshuffle_each_iteration=False)
-    return dataset.skip(n_validation), dataset.take(n_validation)
+    if groups is None:
+        total = count(dataset)
+        n_validation = max(1, round(total * validation_fraction))
+        dataset = dataset.shuffle(total, seed=seed, reshuffle_each_iteration=False)
+        return dataset.skip(n_validation), dataset.take(n_validation)
+    groups = np.asarray(groups)
+    if len(groups) != count(dataset):
+        raise ValueError(f"groups has {len(groups)} entries for {count(dataset)} examples: one per example.")
+    names, sizes = np.unique(groups, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(names))
+    # The fewest groups, in random order, that hold at least the fraction of the examples.
+    n_held = int(np.searchsorted(np.cumsum(sizes[order]), validation_fraction * len(groups))) + 1
+    if n_held >= len(names):
+        raise ValueError(f"Only {len(names)} groups: too few to hold {validation_fraction:.0%} out by group.")
+    held_out = tf.data.Dataset.from_tensor_slices(np.isin(groups, names[order[:n_held]]))
+    flagged = tf.data.Dataset.zip(dataset, held_out)
+    keep = lambda wanted: flagged.filter(lambda example, held: tf.equal(held, wanted)).map(
+        lambda example, held: example)
+    return keep(False), keep(True)
 
 
 def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post",
@@ -621,24 +676,31 @@ def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "po
     """IMDB ready for training: splits, vectorizer (train text only), pipelines.
 
     ``sequence_length`` (the most tokens kept per review) defaults to the profile's.
+    Where the movie of each review is known (:func:`imdb_movies`), validation
+    holds out whole movies, as the test set does; a random validation set
+    rewards memorizing the training movies' names.
     """
     train = load_imdb("train", data_dir=data_dir, limit=profile.imdb_train_limit)
     test = load_imdb("test", data_dir=data_dir, limit=profile.imdb_test_limit)
+    movies = imdb_movies("train", data_dir=data_dir, limit=profile.imdb_train_limit)
+    if movies is None:
+        print("No movie ids in this copy of IMDB (tensorflow_datasets has none): validation reviews are "
+              "drawn at random, share movies with training and read 1.5 to 2.5 points above the test set.")
     return prepare(train, test, profile.max_tokens, sequence_length or profile.sequence_length,
                    profile.batch_size, padding=padding, batching=batching,
-                   validation_fraction=validation_fraction, seed=seed)
+                   validation_fraction=validation_fraction, seed=seed, groups=movies)
 
 
 def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
             padding: str = "post", batching: str = "bucketed", validation_fraction: float = 0.1,
-            seed: int = SHUFFLE_SEED, standardize=standardize_review) -> PreparedData:
+            seed: int = SHUFFLE_SEED, standardize=standardize_review, groups=None) -> PreparedData:
     """Split a validation set off ``train``, adapt the vectorizer, build pipelines.
 
     ``batching`` (see :func:`make_pipeline`) applies to training and
     validation; the test batches keep the order of ``test_texts``, padded to
     their longest text (``"bucketed"``) or to ``sequence_length`` (``"fixed"``).
     """
-    train, validation = split_validation(train, validation_fraction, seed)
+    train, validation = split_validation(train, validation_fraction, seed, groups)
     vectorizer = make_vectorizer(train, max_tokens, standardize=standardize)
     pipe = functools.partial(make_pipeline, vectorizer=vectorizer, batch_size=batch_size,
                              sequence_length=sequence_length, padding=padding)

@@ -649,18 +649,18 @@ def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUF
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction}.")
     dataset = dataset.cache()
+    total = count(dataset)
     if groups is None:
-        total = count(dataset)
         n_validation = max(1, round(total * validation_fraction))
         dataset = dataset.shuffle(total, seed=seed, reshuffle_each_iteration=False)
         return dataset.skip(n_validation), dataset.take(n_validation)
     groups = np.asarray(groups)
-    if len(groups) != count(dataset):
-        raise ValueError(f"groups has {len(groups)} entries for {count(dataset)} examples: one per example.")
+    if len(groups) != total:
+        raise ValueError(f"groups has {len(groups)} entries for {total} examples: one per example.")
     names, sizes = np.unique(groups, return_counts=True)
     order = np.random.default_rng(seed).permutation(len(names))
     # The fewest groups, in random order, that hold at least the fraction of the examples.
-    n_held = int(np.searchsorted(np.cumsum(sizes[order]), validation_fraction * len(groups))) + 1
+    n_held = int(np.searchsorted(np.cumsum(sizes[order]), validation_fraction * total)) + 1
     if n_held >= len(names):
         raise ValueError(f"Only {len(names)} groups: too few to hold {validation_fraction:.0%} out by group.")
     held_out = tf.data.Dataset.from_tensor_slices(np.isin(groups, names[order[:n_held]]))

@@ -84,13 +84,3 @@ def test_forget_gate_bias_sets_only_the_forget_gate():
     assert models.cudnn_problems(lstm) == [], "an initializer does not change the kernel Keras picks"
     with pytest.raises(ValueError, match="LSTM only"):
         models.build_gru(50, forget_bias=3.0)
-
-
-def test_word_ratios_start_the_first_embedding_dimension():
-    ratios = np.linspace(-2.0, 2.0, 50)
-    model = models.build_course_model("lstm", 50, word_ratios=ratios)
-    table = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings)
-    np.testing.assert_allclose(table[:, 0], 0.1 * ratios, rtol=1e-6)
-    assert np.abs(table[:, 1:]).max() <= 0.05, "the other dimensions keep Keras' random start"
-    with pytest.raises(ValueError, match="one value per token id"):
-        models.build_lstm(40, word_ratios=ratios)

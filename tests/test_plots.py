@@ -18,7 +18,6 @@ def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
             {"A": {5: {"texts_whole": 0.4, "tokens_kept": 0.6}, 10: {"texts_whole": 0.8, "tokens_kept": 0.9}}}),
         "vocab": plots.plot_vocabulary_coverage({"A": {10: 0.5, 100: 0.9}}),
         "padding": plots.plot_padding({"post": np.array([[3, 4, 0]]), "pre": np.array([[0, 3, 4]])}),
-        "ratios": plots.plot_word_ratios(np.array([0.0, 1.5, -2.0, 0.3]), ["", "good", "bad", "film"], n=2),
     }
     for name, fig in figures.items():
         for ax in fig.axes:

@@ -142,35 +142,3 @@ def test_bucketed_batching_refuses_pre_padding():
     with pytest.raises(ValueError, match="batching must be one of"):
         data.make_pipeline(dataset, data.make_vectorizer(dataset, 10), 2, sequence_length=4,
                            batching="sorted")
-
-
-def test_log_count_ratios_count_each_word_once_per_text():
-    # ids: 2 = a positive word (twice in one text), 3 = a negative word, 4 = in every text
-    ids = np.array([[2, 2, 4, 0], [2, 4, 0, 0], [3, 4, 0, 0], [3, 4, 4, 0]])
-    labels = np.array([1, 1, 0, 0])
-    batches = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(3)  # two uneven batches
-    ratios = data.log_count_ratios(batches, vocab_size=6, smoothing=1.0)
-    assert ratios.shape == (6,)
-    # word 2: in both positive texts, no negative one: log(3/3) - log(1/3)
-    np.testing.assert_allclose(ratios[2], np.log(3.0), rtol=1e-6)
-    np.testing.assert_allclose(ratios[3], -np.log(3.0), rtol=1e-6)
-    assert ratios[4] == pytest.approx(0.0) and ratios[5] == pytest.approx(0.0)  # everywhere / nowhere
-    assert ratios[data.PAD_ID] == 0.0
-
-
-def test_log_count_ratios_need_both_classes():
-    batches = tf.data.Dataset.from_tensor_slices((np.array([[2, 3]]), np.array([1]))).batch(1)
-    with pytest.raises(data.DataError, match="one class is missing"):
-        data.log_count_ratios(batches, vocab_size=4)
-
-
-def test_prepared_data_carries_the_training_part_ratios():
-    texts = ["good fun"] * 6 + ["bad dull"] * 6
-    labels = np.array([1] * 6 + [0] * 6, dtype="int32")
-    dataset = tf.data.Dataset.from_tensor_slices((texts, labels))
-    prepared = data.prepare(dataset, dataset, max_tokens=10, sequence_length=4, batch_size=4,
-                            validation_fraction=0.25)
-    vocabulary = prepared.vectorizer.get_vocabulary()
-    ratios = dict(zip(vocabulary, prepared.word_ratios))
-    assert len(prepared.word_ratios) == len(vocabulary)
-    assert ratios["good"] > 0 > ratios["bad"]

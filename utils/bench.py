@@ -88,7 +88,7 @@ def run_course_model(name: str, profile) -> dict:
     prepared = data.prepare_imdb(
         profile, sequence_length=profile.simple_rnn_sequence_length if simple else profile.sequence_length,
         batching="fixed" if simple else "bucketed")
-    model = models.build_course_model(name, profile.max_tokens, word_ratios=prepared.word_ratios)
+    model = models.build_course_model(name, profile.max_tokens)
     record = training.train_classifier(model, prepared, profile, dataset="imdb", write=False)
     # Where the time goes: one pass over the (now cached) input pipeline alone.
     start = time.perf_counter()

@@ -541,35 +541,6 @@ def word_counts(texts, standardize=standardize_review) -> collections.Counter:
     return collections.Counter({token.decode(): n for token, n in counts.items()})
 
 
-def log_count_ratios(batches, vocab_size: int, smoothing: float = 1.0) -> np.ndarray:
-    """Each token id's log-count ratio in the labeled ``(ids, label)`` batches.
-
-    r_w = log((p_w + a) / (P + a)) - log((n_w + a) / (N + a)): p_w and n_w are
-    the numbers of positive and negative texts that contain word w, P and N
-    the numbers of positive and negative texts, a the ``smoothing``
-    (Wang & Manning 2012). r_w > 0 for a word that leans positive; padding
-    gets 0. Pass the training batches only, never validation or test.
-    """
-    positive, negative = np.zeros(vocab_size), np.zeros(vocab_size)
-    n_positive = n_negative = 0
-    for ids, labels in batches.as_numpy_iterator():
-        ids, labels = np.sort(np.asarray(ids), axis=1), np.asarray(labels).astype(bool)
-        first = np.ones(ids.shape, bool)  # each word once per text
-        first[:, 1:] = ids[:, 1:] != ids[:, :-1]
-        first &= ids != PAD_ID
-        is_positive = np.broadcast_to(labels[:, None], ids.shape)
-        positive += np.bincount(ids[first & is_positive], minlength=vocab_size)[:vocab_size]
-        negative += np.bincount(ids[first & ~is_positive], minlength=vocab_size)[:vocab_size]
-        n_positive += int(labels.sum())
-        n_negative += int((~labels).sum())
-    if not (n_positive and n_negative):
-        raise DataError("log_count_ratios needs positive and negative texts; one class is missing.")
-    ratios = (np.log((positive + smoothing) / (n_positive + smoothing))
-              - np.log((negative + smoothing) / (n_negative + smoothing)))
-    ratios[PAD_ID] = 0.0
-    return ratios
-
-
 def vocabulary_coverage(counts: collections.Counter, vocabulary_sizes) -> dict[int, float]:
     """Share of all token occurrences covered by the ``n`` most frequent words."""
     frequencies = np.array(sorted(counts.values(), reverse=True), dtype=np.int64)
@@ -616,7 +587,6 @@ class PreparedData:
     n_train: int
     n_validation: int
     n_test: int
-    word_ratios: np.ndarray  # log_count_ratios of the training part, one per token id
 
 
 def prepare_sentiment140(profile, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
@@ -706,10 +676,9 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
                              sequence_length=sequence_length, padding=padding)
     counts = [count(dataset) for dataset in (train, validation)]
     n_test = count(test)
-    train_batches = pipe(train, shuffle=True, seed=seed, batching=batching)
     return PreparedData(
         vectorizer=vectorizer,
-        train=train_batches,
+        train=pipe(train, shuffle=True, seed=seed, batching=batching),
         validation=pipe(validation, batching=batching),
         test=pipe(test, batching="fixed" if batching == "fixed" else "longest"),
         test_texts=test,
@@ -717,7 +686,6 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
         n_train=counts[0],
         n_validation=counts[1],
         n_test=n_test,
-        word_ratios=log_count_ratios(train_batches, vectorizer.vocabulary_size()),
     )
 
 

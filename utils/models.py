@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 
 import keras
-import numpy as np
 
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -75,8 +74,6 @@ def build_rnn_classifier(
     clipnorm: float | None = 1.0,
     forget_bias: float | None = None,
     ema_momentum: float | None = None,
-    word_ratios=None,
-    ratio_scale: float = 0.1,
     sequence_length: int | None = None,
     name: str | None = None,
 ) -> keras.Model:
@@ -89,11 +86,7 @@ def build_rnn_classifier(
     (Keras' default: 1), see :class:`ForgetGateBias`. ``ema_momentum`` makes
     the optimizer keep an exponential moving average of the weights (Polyak
     averaging); :func:`utils.training.train_classifier` validates and keeps
-    the averaged weights. ``word_ratios`` (one value per token id, e.g.
-    :func:`utils.data.log_count_ratios` of the training texts) starts the
-    first embedding dimension at ``ratio_scale`` times each word's ratio, so
-    the network starts out knowing which words lean positive; the other
-    dimensions start random and everything stays trainable.
+    the averaged weights.
     """
     if cell not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
@@ -117,8 +110,6 @@ def build_rnn_classifier(
     # float32 output even under mixed precision, for a numerically sound loss.
     outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive_probability")(x)
     model = keras.Model(inputs, outputs, name=name or (cell if depth == 1 else f"{cell}_x{depth}"))
-    if word_ratios is not None:
-        _start_embedding_at(model.get_layer("embedding"), word_ratios, ratio_scale)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm,
                                         use_ema=ema_momentum is not None,
@@ -127,16 +118,6 @@ def build_rnn_classifier(
         metrics=["accuracy"],
     )
     return model
-
-
-def _start_embedding_at(embedding, word_ratios, scale: float) -> None:
-    word_ratios = np.asarray(word_ratios, dtype="float32")
-    table = keras.ops.convert_to_numpy(embedding.embeddings).copy()
-    if word_ratios.shape != (table.shape[0],):
-        raise ValueError(f"word_ratios must hold one value per token id ({table.shape[0]}), "
-                         f"got shape {word_ratios.shape}: compute them with the model's vectorizer.")
-    table[:, 0] = scale * word_ratios
-    embedding.embeddings.assign(table)
 
 
 def build_simple_rnn(vocab_size: int, **options) -> keras.Model:

@@ -126,22 +126,6 @@ def plot_padding(batches: dict[str, np.ndarray]):
     return fig
 
 
-def plot_word_ratios(ratios, vocabulary: list[str], n: int = 12,
-                     title: str = "Words that lean furthest (training reviews)"):
-    """Horizontal bars of the ``n`` most positive and ``n`` most negative log-count ratios."""
-    order = np.argsort(ratios)
-    picked = np.r_[order[:n], order[-n:]]
-    fig, ax = plt.subplots(figsize=(6, 0.28 * len(picked) + 1.2))
-    colors = [CLASS_COLORS["positive" if ratios[i] > 0 else "negative"] for i in picked]
-    ax.barh(np.arange(len(picked)), ratios[picked], color=colors)
-    ax.set_yticks(np.arange(len(picked)), [vocabulary[i] for i in picked], fontsize=9)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("log-count ratio r (natural log; > 0 leans positive)")
-    ax.set_ylabel("word")
-    ax.set_title(title)
-    return fig
-
-
 def plot_history(history: dict, title: str = "Training curves"):
     """Loss and accuracy per epoch, training against validation, in one figure."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -35,3 +35,17 @@ def test_history_shows_the_unaveraged_weights_only_where_measured():
     assert [len(ax.lines) for ax in averaged.axes] == [2, 3]
     labels = [line.get_label() for line in averaged.axes[1].lines]
     assert labels == ["training", "validation, averaged weights", "validation, last step's weights"]
+
+
+def test_word_map_places_each_known_word_once_and_skips_unknown_ones():
+    vocabulary = ["", "[UNK]", "good", "great", "bad", "awful", "film"]
+    vectors = np.array([[0, 0, 0], [0, 0, 0], [1, 0, 0], [0.9, 0.1, 0], [-1, 0, 0], [-0.9, 0, 0.1],
+                        [0, 1, 0]], dtype="float32")
+    fig = plots.plot_word_map(vectors, vocabulary, {"positive": ["good", "great", "superb"],
+                                                    "negative": ["bad", "awful"], "neutral": ["film"]})
+    ax = fig.axes[0]
+    assert sorted(text.get_text() for text in ax.texts) == ["awful", "bad", "film", "good", "great"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["positive", "negative", "neutral"]
+    assert ax.get_xlabel() and ax.get_ylabel()
+    with np.testing.assert_raises_regex(ValueError, "at least two words"):
+        plots.plot_word_map(vectors, vocabulary, {"positive": ["superb"]})

@@ -74,6 +74,7 @@ def build_rnn_classifier(
     clipnorm: float | None = 1.0,
     forget_bias: float | None = None,
     ema_momentum: float | None = None,
+    embeddings=None,
     sequence_length: int | None = None,
     name: str | None = None,
 ) -> keras.Model:
@@ -86,12 +87,18 @@ def build_rnn_classifier(
     (Keras' default: 1), see :class:`ForgetGateBias`. ``ema_momentum`` makes
     the optimizer keep an exponential moving average of the weights (Polyak
     averaging); :func:`utils.training.train_classifier` validates and keeps
-    the averaged weights.
+    the averaged weights. ``embeddings`` (``(vocab_size, embedding_dim)``,
+    e.g. :func:`utils.embeddings.ppmi_svd_embeddings`) are the Embedding
+    layer's initial weights instead of random ones; they train with the rest.
     """
     if cell not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}.")
+    if embeddings is not None and tuple(embeddings.shape) != (vocab_size, embedding_dim):
+        raise ValueError(f"embeddings must have shape (vocab_size, embedding_dim) = "
+                         f"({vocab_size}, {embedding_dim}), got {tuple(embeddings.shape)}: build them "
+                         f"with the same vocabulary size and embedding_dim as the model.")
     layer = CELLS[cell]
     if forget_bias is not None:
         if cell != "lstm":
@@ -101,7 +108,8 @@ def build_rnn_classifier(
         # On a GPU, insist on cuDNN: Keras then refuses a non-eligible layer.
         layer = functools.partial(layer, use_cudnn=True)
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, weights=embeddings,
+                               name="embedding")(inputs)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for level in range(1, depth + 1):
         # Lower layers hand their whole sequence of states to the next layer.

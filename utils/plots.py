@@ -231,6 +231,34 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
     return fig
 
 
+def plot_word_map(vectors, vocabulary: list[str], groups: dict[str, list[str]],
+                  title: str = "Word vectors, projected on their top two principal components"):
+    """The chosen words' vectors in 2-D (their top two principal
+    components), one color per group; words missing from ``vocabulary`` are skipped."""
+    words = [(group, word) for group, members in groups.items() for word in members if word in vocabulary]
+    if len(words) < 2:
+        raise ValueError("Give at least two words that are in the vocabulary to draw a word map.")
+    points = np.asarray(vectors)[[vocabulary.index(word) for _, word in words]]
+    points = points - points.mean(axis=0)
+    _, _, directions = np.linalg.svd(points, full_matrices=False)
+    xy = points @ directions[:2].T
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    palette = itertools.cycle(["#8c8c8c", "#55a868", "#8172b2"])
+    for group in groups:
+        rows = [i for i, (g, _) in enumerate(words) if g == group]
+        if not rows:
+            continue
+        color = CLASS_COLORS.get(group, None) or next(palette)
+        ax.scatter(xy[rows, 0], xy[rows, 1], color=color, label=group)
+        for i in rows:
+            ax.annotate(words[i][1], xy[i], xytext=(3, 3), textcoords="offset points", fontsize=9, color=color)
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
 def plot_prefix_predictions(tokens: list[str], probabilities: dict[str, np.ndarray],
                             title: str = "Prediction after each prefix of the review"):
     """P(positive) after reading each prefix, one line per model."""

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import config, data, models, training
+from utils import config, data, embeddings, models, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
 # The tutorial model reads whole reviews (up to 2,500 tokens): in smoke, train it on a slice.
@@ -88,7 +88,10 @@ def run_course_model(name: str, profile) -> dict:
     prepared = data.prepare_imdb(
         profile, sequence_length=profile.simple_rnn_sequence_length if simple else profile.sequence_length,
         batching="fixed" if simple else "bucketed")
-    model = models.build_course_model(name, profile.max_tokens)
+    # Notebooks 04-05 start the LSTM and GRU from word vectors of the training reviews.
+    word_vectors = None if simple else embeddings.ppmi_svd_embeddings(
+        prepared.train, profile.max_tokens, models.COURSE_SETTINGS[name]["embedding_dim"])
+    model = models.build_course_model(name, profile.max_tokens, embeddings=word_vectors)
     record = training.train_classifier(model, prepared, profile, dataset="imdb", write=False)
     # Where the time goes: one pass over the (now cached) input pipeline alone.
     start = time.perf_counter()

@@ -72,9 +72,14 @@ def ppmi(counts, context_smoothing: float = 0.75) -> np.ndarray:
     p_word = counts.sum(axis=1, keepdims=True) / total
     smoothed = counts.sum(axis=0, keepdims=True) ** context_smoothing
     p_context = smoothed / smoothed.sum()
+    # In place: a 20,000 x 5,000 matrix is 800 MB in float64, so each temporary copy counts.
+    pmi = counts / total
     with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = np.log(counts / total / (p_word * p_context))
-    return np.where(counts > 0, np.maximum(pmi, 0.0), 0.0).astype(np.float32)
+        pmi /= p_word * p_context
+        np.log(pmi, out=pmi)
+    np.maximum(pmi, 0.0, out=pmi)
+    pmi[counts == 0] = 0.0
+    return pmi.astype(np.float32)
 
 
 def truncated_svd(matrix, rank: int, power_iterations: int = 3, oversample: int = 16,
@@ -123,10 +128,10 @@ def nearest_words(embeddings, vocabulary: list[str], word: str, n: int = 6) -> l
     their cosine similarity."""
     if word not in vocabulary:
         raise ValueError(f"{word!r} is not in the vocabulary: pick a word from the training reviews.")
+    index = vocabulary.index(word)
     vectors = np.asarray(embeddings, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1)
-    query = vectors[vocabulary.index(word)]
-    cosine = vectors @ query / np.maximum(norms * np.linalg.norm(query), 1e-12)
-    cosine[vocabulary.index(word)] = -np.inf
+    cosine = vectors @ vectors[index] / np.maximum(norms * norms[index], 1e-12)
+    cosine[index] = -np.inf
     order = np.argsort(-cosine)[:n]
     return [(vocabulary[i], float(cosine[i])) for i in order]

@@ -1,11 +1,11 @@
 """utils.report: the README's tables are the results files, to the digit."""
 
-from utils import report
+from utils import report, results
 
 
 def test_readme_table_matches_results_files():
     readme = report.README.read_text()
-    assert report.render(readme, report.load_results(), report.load_performance()) == readme, (
+    assert report.render(readme, results.load_results(report.RESULTS_DIR), report.load_performance()) == readme, (
         "README.md's tables are stale: run python -m utils.report")
 
 

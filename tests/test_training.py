@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import config, data, models, training
+from utils import config, data, evaluation, models, text, training
 
 REQUIRED = {"dataset", "model", "profile", "test_accuracy", "test_loss", "params", "epochs",
             "train_seconds", "seconds_per_epoch", "train_samples_per_second", "device",
@@ -60,7 +60,7 @@ def test_saved_model_answers_raw_text_after_reload(tmp_path, monkeypatch):
     sentences = tf.constant(["good great film", "awful dull plot", "an unseen word"])
     probabilities = reloaded.predict(sentences, verbose=0)
     assert probabilities.shape == (3, 1) and np.all((probabilities > 0) & (probabilities < 1))
-    ids = data.fit_length(tiny_data().vectorizer(sentences), 8)
+    ids = text.fit_length(tiny_data().vectorizer(sentences), 8)
     np.testing.assert_allclose(probabilities, np.asarray(model(ids)), atol=1e-6)
 
 
@@ -111,22 +111,22 @@ def test_validation_by_group_holds_out_whole_groups():
 def test_confusion_matrix_and_mistakes():
     labels = np.array([0, 0, 1, 1, 1])
     probabilities = np.array([0.1, 0.9, 0.8, 0.4, 0.02])
-    assert training.confusion_matrix(labels, probabilities).tolist() == [[1, 1], [2, 1]]
-    mistakes = training.most_confident_mistakes(list("abcde"), labels, probabilities, n=2)
+    assert evaluation.confusion_matrix(labels, probabilities).tolist() == [[1, 1], [2, 1]]
+    mistakes = evaluation.most_confident_mistakes(list("abcde"), labels, probabilities, n=2)
     assert [m["text"] for m in mistakes] == ["e", "b"]
 
 
 def test_prefix_probabilities_end_with_the_model_output():
     model = models.build_stacked_rnn(30, depth=2, units=4)
     ids = np.array([[3, 4, 5, 6, 7]])
-    prefix = training.prefix_probabilities(model, ids)
+    prefix = evaluation.prefix_probabilities(model, ids)
     assert prefix.shape == (1, 5)
     np.testing.assert_allclose(prefix[0, -1], np.asarray(model(ids))[0, 0], atol=1e-5)
 
 
 def test_input_gradient_norms_one_per_step():
     model = models.build_simple_rnn(30, units=4)
-    norms = training.input_gradient_norms(model, np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 1]))
+    norms = evaluation.input_gradient_norms(model, np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 1]))
     assert norms.shape == (4,) and np.all(norms > 0)
 
 
@@ -135,6 +135,6 @@ def test_predict_probabilities_keep_the_order_of_the_batches():
     ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 10, 11], [12, 0, 0, 0], [13, 14, 0, 0]])
     labels = np.array([1, 0, 1, 1, 0])
     batches = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)
-    probabilities, got_labels = training.predict_probabilities(model, batches)
+    probabilities, got_labels = evaluation.predict_probabilities(model, batches)
     np.testing.assert_array_equal(got_labels, labels)
     np.testing.assert_allclose(probabilities, np.asarray(model(ids)).reshape(-1), atol=1e-5)

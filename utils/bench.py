@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import config, data, embeddings, models, training
+from utils import config, data, embeddings, models, text, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
 # The tutorial model reads whole reviews (up to 2,500 tokens): in smoke, train it on a slice.
@@ -124,11 +124,11 @@ def measure_variants(profile, steps: int | None) -> list[dict]:
     before anything turns op determinism on.
     """
     train, _ = data.split_validation(data.load_imdb("train", limit=profile.imdb_train_limit))
-    vectorizer = data.make_vectorizer(train, profile.max_tokens)
+    vectorizer = text.make_vectorizer(train, profile.max_tokens)
     rows = []
     for label, batching, deterministic, jit_compile in VARIANTS:
         config.seed_everything(config.SEED, deterministic=deterministic)
-        batches = data.make_pipeline(train, vectorizer, profile.batch_size, profile.sequence_length,
+        batches = text.make_pipeline(train, vectorizer, profile.batch_size, profile.sequence_length,
                                      shuffle=True, batching=batching)
         if steps is not None:
             batches = batches.take(steps + 3)

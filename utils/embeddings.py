@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.data import OOV_ID, PAD_ID
+from utils.text import OOV_ID, PAD_ID
 
 
 def token_stream(batches) -> np.ndarray:

@@ -15,6 +15,10 @@ import functools
 
 import keras
 
+# Importing the text module registers the standardizations with Keras: with it,
+# ``import utils.models`` is all that a saved course model needs to reload.
+from utils.text import fit_length
+
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 # The course's settings per model, used by the notebooks and the benchmark alike.
@@ -169,15 +173,13 @@ def cudnn_problems(layer: keras.layers.Layer) -> list[str]:
 
 @keras.saving.register_keras_serializable(package="rnn_course")
 class FitLength(keras.layers.Layer):
-    """Cut and pad token ids to ``length`` inside a model (:func:`utils.data.fit_length`)."""
+    """Cut and pad token ids to ``length`` inside a model (:func:`utils.text.fit_length`)."""
 
     def __init__(self, length: int, padding: str = "post", truncating: str = "pre", **kwargs):
         super().__init__(**kwargs)
         self.length, self.padding, self.truncating = length, padding, truncating
 
     def call(self, ids):
-        from utils.data import fit_length
-
         return fit_length(ids, self.length, self.padding, self.truncating)
 
     def get_config(self):

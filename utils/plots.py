@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from utils import config
+from utils.results import MODEL_ORDER, order_key
 
 plt.rcParams.update({
     "figure.dpi": 100,
@@ -259,29 +260,10 @@ def plot_word_map(vectors, vocabulary: list[str], groups: dict[str, list[str]],
     return fig
 
 
-def plot_prefix_predictions(tokens: list[str], probabilities: dict[str, np.ndarray],
-                            title: str = "Prediction after each prefix of the review"):
-    """P(positive) after reading each prefix, one line per model."""
-    fig, ax = plt.subplots(figsize=(max(8, 0.3 * len(tokens)), 4))
-    for name, values in probabilities.items():
-        ax.plot(np.arange(len(tokens)), 100 * np.asarray(values), "o-", markersize=3, label=name)
-    ax.axhline(50, color="gray", linestyle=":")
-    ax.set_ylim(0, 100)
-    ax.set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
-    ax.set_xlabel("token")
-    ax.set_ylabel("P(positive) after prefix (%)")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-MODEL_ORDER = ["simple_rnn", "stacked_rnn", "lstm", "gru"]
 
 
 def _ordered(records):
-    return sorted(records, key=lambda r: (MODEL_ORDER.index(r["model"]) if r["model"] in MODEL_ORDER
-                                          else len(MODEL_ORDER), r["model"]))
+    return sorted(records, key=order_key)
 
 
 def plot_accuracy_overview(records: list[dict]):

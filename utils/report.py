@@ -16,19 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-from utils import config
+from utils import config, results
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PERFORMANCE_BEGIN, PERFORMANCE_END = "<!-- performance:begin -->", "<!-- performance:end -->"
 README = config.REPO_ROOT / "README.md"
 RESULTS_DIR = config.REPO_ROOT / "results"
-
-
-def load_results(results_dir: Path | None = None) -> list[dict]:
-    results_dir = results_dir or RESULTS_DIR
-    # One file per training run; benchmark and course timings have their own schema.
-    return [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))
-            if not path.name.startswith(("benchmark_", "course_time_"))]
 
 
 def results_table(records: list[dict]) -> str:
@@ -92,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     args = parser.parse_args(argv)
-    current, records = README.read_text(), load_results()
+    current, records = README.read_text(), results.load_results(RESULTS_DIR)
     updated = render(current, records, load_performance())
     if args.check:
         if updated != current:

@@ -1,0 +1,105 @@
+"""Evaluation and inspection of a trained classifier: predictions over the
+test set, the confusion matrix, the surest mistakes, how much each token
+moves the prediction, the prediction after every prefix of a text, and
+:func:`show_evaluation`, which draws and prints all of it for a notebook."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from utils import plots
+from utils.models import recurrent_layers
+
+
+def predict_probabilities(model, batches) -> tuple[np.ndarray, np.ndarray]:
+    """``(probabilities, labels)`` over a batched ``(ids, label)`` dataset.
+
+    ``model.predict`` runs one compiled graph per batch; calling the model
+    eagerly would run the recurrence step by step in Python (minutes for a
+    600-token test set). ``batches`` must come in a fixed order (no shuffle).
+    """
+    labels = np.concatenate([np.asarray(label) for _, label in batches])
+    probabilities = model.predict(batches.map(lambda ids, label: ids), verbose=0)
+    return np.asarray(probabilities).reshape(-1), labels
+
+
+def confusion_matrix(labels, probabilities, threshold: float = 0.5) -> np.ndarray:
+    """2x2 counts: rows true negative/positive, columns predicted."""
+    predicted = (np.asarray(probabilities) >= threshold).astype(int)
+    matrix = np.zeros((2, 2), dtype=int)
+    np.add.at(matrix, (np.asarray(labels).astype(int), predicted), 1)
+    return matrix
+
+
+def most_confident_mistakes(texts, labels, probabilities, n: int = 5) -> list[dict]:
+    """The ``n`` wrong predictions the model was surest of."""
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    wrong = np.flatnonzero((probabilities >= 0.5) != (labels == 1))
+    confidence = np.abs(probabilities[wrong] - 0.5)
+    return [{"text": texts[i], "label": int(labels[i]), "probability": float(probabilities[i])}
+            for i in wrong[np.argsort(-confidence)][:n]]
+
+
+def input_gradient_norms(model, ids, labels) -> np.ndarray:
+    """Norm of d(loss)/d(embedded token) at each time step, averaged over the batch.
+
+    How much the loss still "feels" the token at step t: for a plain RNN it
+    fades with the distance from the end, the vanishing gradient. Pass rows
+    without padding (texts at least as long as the sequence), so that no mask
+    is needed between the layers.
+    """
+    import tensorflow as tf
+
+    embedding = model.get_layer("embedding")
+    rest = model.layers[model.layers.index(embedding) + 1:]
+    with tf.GradientTape() as tape:
+        hidden = embedding(tf.convert_to_tensor(ids))
+        tape.watch(hidden)
+        embedded = hidden
+        for layer in rest:
+            hidden = layer(hidden)
+        loss = keras.losses.binary_crossentropy(tf.cast(labels, hidden.dtype)[:, None], hidden)
+    grads = tape.gradient(loss, embedded)
+    return tf.reduce_mean(tf.norm(grads, axis=-1), axis=0).numpy()
+
+
+def prefix_probabilities(model, ids) -> np.ndarray:
+    """P(positive) after each prefix of ``ids``: the head applied to every state.
+
+    Uses copies of the model's recurrent layers that return their whole
+    sequence of hidden states; dropout is off at inference, so the head sees
+    exactly what it would see if the text ended at that token.
+    """
+    hidden = model.get_layer("embedding")(np.asarray(ids))
+    for layer in recurrent_layers(model):
+        sequence_layer = type(layer).from_config({**layer.get_config(), "return_sequences": True})
+        sequence_layer.build(hidden.shape)
+        sequence_layer.set_weights(layer.get_weights())
+        hidden = sequence_layer(hidden)
+    return np.asarray(model.get_layer("positive_probability")(hidden))[..., 0]
+
+
+def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
+                      n_mistakes: int = 3) -> dict:
+    """Training curves, confusion matrix and the surest mistakes of one run.
+
+    Saves ``<figure_prefix>_history.png`` and ``<figure_prefix>_confusion.png``
+    and returns the confusion matrix and the mistakes for the checks cell.
+    """
+    probabilities, labels = predict_probabilities(model, prepared.test)
+    matrix = confusion_matrix(labels, probabilities)
+    name = record["model"]
+    plots.save_figure(plots.plot_history(record["history"], f"{name}: training curves"),
+                      f"{figure_prefix}_history", profile)
+    plots.save_figure(plots.plot_confusion_matrix(
+        matrix, f"{name}: test set ({matrix.sum():,} texts)"), f"{figure_prefix}_confusion", profile)
+    texts = [text.decode("utf-8", errors="replace") for text, _ in prepared.test_texts.as_numpy_iterator()]
+    mistakes = most_confident_mistakes(texts, labels, probabilities, n_mistakes)
+    print(f"Test accuracy {100 * np.mean((probabilities >= 0.5) == labels):.2f} %; "
+          f"the {len(mistakes)} surest mistakes:")
+    for mistake in mistakes:
+        truth = "positive" if mistake["label"] else "negative"
+        print(f"\n[true {truth}, P(positive) = {100 * mistake['probability']:.1f} %] "
+              f"{mistake['text'][:400]}{' …' if len(mistake['text']) > 400 else ''}")
+    return {"confusion": matrix, "mistakes": mistakes, "probabilities": probabilities}

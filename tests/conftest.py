@@ -10,6 +10,8 @@ import pytest
 
 # Notebooks executed by nbval inherit this environment: smoke profile.
 os.environ["COURSE_PROFILE"] = "smoke"
+# ... and print one line per epoch instead of a progress bar (utils.config.keras_verbosity).
+os.environ["COURSE_BATCH_RUN"] = "1"
 
 REVIEWS = {
     "train": {"pos": ["A wonderful film.<br />Loved it!", "Great acting, great story."],

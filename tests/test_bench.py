@@ -1,17 +1,17 @@
-"""utils.bench in its smoke setting: every model measured, the table written."""
+"""utils.bench in its smoke profile: every model measured, the table written."""
 
 import json
 
-from utils import bench, models
+from utils import bench, recipes
 
 
 def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_data_dir):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
-    assert bench.main(["--setting", "smoke"]) == 0
+    assert bench.main(["--profile", "smoke"]) == 0
     (path,) = (tmp_path / "results" / "smoke").glob("benchmark_*.json")
     table = json.loads(path.read_text())
     names = [row["model"] for row in table["rows"]]
-    assert names == [*models.BUILDERS, "tf_tutorial_bilstm"]
+    assert names == [*recipes.COURSE_MODELS, "tf_tutorial_bilstm"]
     for row in table["rows"]:
         assert row["train_samples_per_second"] > 0 and row["eval_samples_per_second"] > 0
         assert 0 <= row["test_accuracy"] <= 1 and row["peak_memory_mib"] > 0

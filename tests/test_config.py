@@ -41,14 +41,6 @@ def test_seeding_repeats_random_draws():
     np.testing.assert_array_equal(first[1], second[1])
 
 
-def test_device_summary(capsys):
-    summary = config.print_setup(config.PROFILES["smoke"])
-    assert summary["device"].startswith(("CPU: ", "GPU: "))
-    assert summary["tensorflow_version"] == tf.__version__
-    printed = capsys.readouterr().out
-    assert printed.startswith("Profile : smoke") and "Device  :" in printed and "Keras" in printed
-
-
 def test_tweets_train_limit_setting(monkeypatch):
     monkeypatch.setenv("TWEETS_TRAIN_LIMIT", "all")
     assert config.get_profile("full").tweets_train_limit is None
@@ -70,13 +62,3 @@ def test_precision_and_strategy_follow_the_gpus(n_gpus, policy, strategy, monkey
         # No second GPU here: check the choice, not the construction.
         monkeypatch.setattr(tf.distribute, "MirroredStrategy", type("MirroredStrategy", (), {}))
     assert type(config.distribution_strategy(n_gpus)).__name__ == strategy
-
-
-def test_configure_devices_on_this_machine():
-    import keras
-
-    strategy = config.configure_devices()
-    n_gpus = len(tf.config.list_physical_devices("GPU"))
-    assert keras.mixed_precision.global_policy().name == config.precision_policy(n_gpus)
-    assert strategy.num_replicas_in_sync == max(1, n_gpus)
-    keras.mixed_precision.set_global_policy("float32")

@@ -68,14 +68,6 @@ def test_output_layer_stays_float32_under_mixed_precision():
         keras.mixed_precision.set_global_policy("float32")
 
 
-@pytest.mark.parametrize("name", list(models.COURSE_SETTINGS))
-def test_course_settings_build(name):
-    settings = dict(models.COURSE_SETTINGS[name])
-    builder = {"simple_rnn": models.build_simple_rnn, "stacked_rnn": models.build_stacked_rnn,
-               "lstm": models.build_lstm, "gru": models.build_gru}[name]
-    assert builder(100, **settings).count_params() > 0
-
-
 def test_forget_gate_bias_sets_only_the_forget_gate():
     model = models.build_lstm(50, units=4, embedding_dim=3, forget_bias=3.0)
     (lstm,) = models.recurrent_layers(model)

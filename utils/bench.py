@@ -1,7 +1,7 @@
 """Benchmark: the course's four models against the TensorFlow RNN tutorial.
 
     python -m utils.bench                    # full: the numbers the README quotes
-    python -m utils.bench --setting smoke    # the fast check CI could run
+    python -m utils.bench --profile smoke    # the fast check CI could run
 
 In one process, on the same IMDB data and machine, it trains and evaluates
 the course's SimpleRNN, stacked RNN, LSTM and GRU exactly as the notebooks
@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import config, data, embeddings, models, text, training
+from utils import config, data, models, recipes, text, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
 # The tutorial model reads whole reviews (up to 2,500 tokens): in smoke, train it on a slice.
@@ -66,7 +66,7 @@ def run_baseline(train_texts, validation_texts, test_texts, profile, epochs: int
     timer = training.EpochTimer()
     start = time.perf_counter()
     model.fit(batches["train"], validation_data=batches["validation"],
-              epochs=epochs, callbacks=[timer], verbose=profile.verbose)
+              epochs=epochs, callbacks=[timer], verbose=config.keras_verbosity())
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     test_loss, test_accuracy = model.evaluate(batches["test"], verbose=0)
@@ -79,20 +79,9 @@ def run_baseline(train_texts, validation_texts, test_texts, profile, epochs: int
             "eval_samples_per_second": data.count(test_texts) / eval_seconds}
 
 
-def run_course_model(name: str, profile) -> dict:
-    """One course model, data and training exactly as in its notebook."""
-    config.seed_everything(config.SEED)
-    # As notebooks 02-05: the SimpleRNNs read a short window padded to its length,
-    # the LSTM and GRU a long one in length-bucketed batches.
-    simple = name in ("simple_rnn", "stacked_rnn")
-    prepared = data.prepare_imdb(
-        profile, sequence_length=profile.simple_rnn_sequence_length if simple else profile.sequence_length,
-        batching="fixed" if simple else "bucketed")
-    # Notebooks 04-05 start the LSTM and GRU from word vectors of the training reviews.
-    word_vectors = None if simple else embeddings.ppmi_svd_embeddings(
-        prepared.train, profile.max_tokens, models.COURSE_SETTINGS[name]["embedding_dim"])
-    model = models.build_course_model(name, profile.max_tokens, embeddings=word_vectors)
-    record = training.train_classifier(model, prepared, profile, dataset="imdb", write=False)
+def run_course_model(name: str, course) -> dict:
+    """One course model, trained from its recipe exactly as its notebook trains it."""
+    model, record, prepared = recipes.train_course_model(recipes.recipe(name), course, write=False)
     # Where the time goes: one pass over the (now cached) input pipeline alone.
     start = time.perf_counter()
     for _ in prepared.train:
@@ -101,7 +90,7 @@ def run_course_model(name: str, profile) -> dict:
     return {**{key: record[key] for key in ("model", "test_accuracy", "test_loss", "params", "epochs",
                                             "train_seconds", "seconds_per_epoch",
                                             "train_samples_per_second", "eval_samples_per_second")},
-            "input_pipeline_seconds_per_epoch": pipeline_seconds}
+            "recipe": record["recipe"], "input_pipeline_seconds_per_epoch": pipeline_seconds}
 
 
 # The course LSTM under one input or compiler change at a time: label, batching,
@@ -132,7 +121,8 @@ def measure_variants(profile, steps: int | None) -> list[dict]:
                                      shuffle=True, batching=batching)
         if steps is not None:
             batches = batches.take(steps + 3)
-        model = models.build_course_model("lstm", profile.max_tokens)
+        lstm = recipes.recipe("lstm")
+        model = models.build_rnn_classifier("lstm", profile.max_tokens, **lstm.builder_options())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the refusal is reported below instead
             model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
@@ -166,8 +156,8 @@ def format_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--setting", choices=sorted(config.PROFILES), default="full",
-                        help="data and epoch sizes, as the course profiles (default: full)")
+    parser.add_argument("--profile", choices=sorted(config.PROFILES), default="full",
+                        help="data and epoch sizes, as for utils.course (default: full)")
     parser.add_argument("--variant-steps", type=int, default=None,
                         help="batches timed per LSTM variant (fixed length, XLA, buckets); "
                              "default a whole epoch in full, 5 batches in smoke")
@@ -175,16 +165,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="epochs of the tutorial baseline (default: 10 full, 1 smoke); its "
                              "throughput needs one, its accuracy all ten")
     args = parser.parse_args(argv)
-    profile = config.get_profile(args.setting)
-    device = config.device_summary()
-    print(f"Benchmark, setting {profile.name}, on {device['device']}")
+    # Op determinism stays off until the variants have run: some need it off.
+    course = config.setup(args.profile, deterministic=False)
+    profile, device = course.profile, course.device
+    print(f"Benchmark, profile {profile.name}, on {device['device']}")
 
     start = time.perf_counter()
     # First: some variants need op determinism off, and the course runs turn it on.
     variants = measure_variants(profile, args.variant_steps or VARIANT_STEPS[profile.name])
     rows = []
-    for name in models.BUILDERS:
-        rows.append({**run_course_model(name, profile), "peak_memory_mib": peak_memory_mib()})
+    for name in recipes.COURSE_MODELS:
+        rows.append({**run_course_model(name, course), "peak_memory_mib": peak_memory_mib()})
     # The baseline reads raw text: the same train/validation split, before vectorization.
     train_texts, validation_texts = data.split_validation(
         data.load_imdb("train", limit=profile.imdb_train_limit))
@@ -208,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     _, results_dir = config.output_dirs(profile)
     kind = "gpu" if device["gpus"] else "cpu"
     path = results_dir / f"benchmark_{kind}.json"
-    path.write_text(json.dumps({"setting": profile.name, **device, "total_seconds": total,
+    path.write_text(json.dumps({"profile": profile.name, **device, "total_seconds": total,
                                 "baseline": baseline["model"], "rows": rows,
                                 "lstm_variants": variants}, indent=2) + "\n")
     print(f"Wrote {path}")

@@ -1,15 +1,22 @@
-"""Profiles, seeding, output folders and the device summary.
+"""Profiles, seeding, output folders, devices, and the one call every notebook starts with.
 
 One code path, two sizes: ``COURSE_PROFILE=full`` (default) is the course as
 taught, ``COURSE_PROFILE=smoke`` runs the same code on a small slice so that
-CI executes every notebook in minutes.
+CI executes every notebook in minutes. A profile holds sizes only; what each
+model is (its recipe) lives in :mod:`utils.recipes`.
+
+:func:`setup` is the first code of every notebook and of the benchmark: it
+reads the profile, seeds, checks the output folders, picks the precision
+policy and the distribution strategy for this machine and prints a summary.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import platform
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +24,11 @@ SEED = 42
 PROFILE_ENV = "COURSE_PROFILE"
 TWEETS_LIMIT_ENV = "TWEETS_TRAIN_LIMIT"
 OUTPUT_ENV = "COURSE_OUTPUT_DIR"
+BATCH_RUN_ENV = "COURSE_BATCH_RUN"  # set by utils.course and the test run: no progress bars
+
+
+class SetupError(RuntimeError):
+    """The course cannot start here; the message says why and what to set."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,17 +40,14 @@ class Profile:
     imdb_test_limit: int | None  # reviews read from the test split
     tweets_train_limit: int | None
     tweets_test_limit: int | None
-    max_tokens: int  # vocabulary size, padding and OOV ids included
-    sequence_length: int  # tokens kept per review (the last ones)
-    simple_rnn_sequence_length: int  # shorter: a plain RNN forgets the start anyway
-    tweet_sequence_length: int  # tokens kept per tweet
+    max_tokens: int  # vocabulary size for reviews, padding and OOV ids included
     tweet_max_tokens: int  # vocabulary size for tweets
+    sequence_length: int  # the most tokens any model reads (a recipe may ask for fewer)
     batch_size: int
     memory_distances: tuple[int, ...]  # long-range memory task: marker distances (steps)
     memory_train_size: int  # training sequences per distance
     memory_epochs: int
-    epochs: int  # upper bound; early stopping may end sooner
-    verbose: int  # Keras verbosity: 1 progress bar, 2 one line per epoch
+    epochs: int  # upper bound; a recipe may ask for fewer, early stopping may end sooner
 
 
 PROFILES = {
@@ -50,15 +59,12 @@ PROFILES = {
         tweets_test_limit=None,
         max_tokens=20_000,
         sequence_length=600,
-        simple_rnn_sequence_length=200,
-        tweet_sequence_length=40,
         tweet_max_tokens=10_000,
         batch_size=128,
         memory_distances=(1, 10, 40, 80),
         memory_train_size=4_000,
         memory_epochs=8,
         epochs=8,
-        verbose=1,
     ),
     "smoke": Profile(
         name="smoke",
@@ -68,15 +74,12 @@ PROFILES = {
         tweets_test_limit=None,
         max_tokens=5_000,
         sequence_length=100,
-        simple_rnn_sequence_length=40,
-        tweet_sequence_length=32,
         tweet_max_tokens=3_000,
         batch_size=64,
         memory_distances=(1, 10),
         memory_train_size=1_000,
         memory_epochs=2,
         epochs=3,
-        verbose=2,
     ),
 }
 
@@ -93,8 +96,8 @@ def get_profile(name: str | None = None) -> Profile:
     tweets_limit = os.environ.get(TWEETS_LIMIT_ENV, "").strip().lower()
     if tweets_limit:
         # With internet, the 1.6M-tweet training file is there: "all" uses every tweet.
-        if tweets_limit != "all" and not tweets_limit.isdigit():
-            raise ValueError(f"{TWEETS_LIMIT_ENV} must be 'all' or a whole number, got {tweets_limit!r}.")
+        if tweets_limit != "all" and not (tweets_limit.isdigit() and int(tweets_limit) > 0):
+            raise ValueError(f"{TWEETS_LIMIT_ENV} must be 'all' or a whole number above 0, got {tweets_limit!r}.")
         limit = None if tweets_limit == "all" else int(tweets_limit)
         profile = dataclasses.replace(profile, tweets_train_limit=limit)
     return profile
@@ -114,6 +117,12 @@ def seed_everything(seed: int = SEED, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def _output_base() -> Path:
+    """``$COURSE_OUTPUT_DIR`` (a relative path counts from the repository root) or the root."""
+    value = os.environ.get(OUTPUT_ENV, "").strip()
+    return REPO_ROOT / Path(value).expanduser() if value else REPO_ROOT
+
+
 def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
     """``(figures_dir, results_dir)`` for ``profile``, created if missing.
 
@@ -122,22 +131,50 @@ def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
     overwrite the course's real outputs. ``$COURSE_OUTPUT_DIR`` moves both.
     """
     profile = profile or get_profile()
-    base = Path(os.environ.get(OUTPUT_ENV) or REPO_ROOT)
+    base = _output_base()
     figures, results = base / "figures", base / "results"
     if profile.name != "full":
         figures, results = figures / profile.name, results / profile.name
-    figures.mkdir(parents=True, exist_ok=True)
-    results.mkdir(parents=True, exist_ok=True)
+    check_writable((figures, results))
     return figures, results
 
 
 def models_dir(profile: Profile | None = None) -> Path:
     """Where trained models are saved (not committed: several MB each)."""
     profile = profile or get_profile()
-    base = Path(os.environ.get(OUTPUT_ENV) or REPO_ROOT)
-    path = base / "build" / "models" / profile.name
-    path.mkdir(parents=True, exist_ok=True)
+    path = _output_base() / "build" / "models" / profile.name
+    check_writable((path,))
     return path
+
+
+def check_writable(folders) -> None:
+    """Create each folder and write a file into it, or say in one line which
+    folder cannot be written and what to set: before training, not after."""
+    for folder in folders:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise SetupError(
+                f"Cannot write to {folder} ({type(error).__name__}: {error.strerror or error}): "
+                f"set {OUTPUT_ENV} to a writable folder (figures/, results/ and build/ go there)."
+            ) from None
+
+
+def keras_verbosity() -> int:
+    """Keras ``verbose=``: a live progress bar (1) in an interactive session,
+    one line per epoch (2) when a notebook is executed by the course runner or
+    the tests (``$COURSE_BATCH_RUN=1``), where each redraw would be a line."""
+    return 2 if os.environ.get(BATCH_RUN_ENV, "").strip() not in ("", "0") else 1
+
+
+@functools.cache
+def gpu_count() -> int:
+    """Number of GPUs TensorFlow sees: the one GPU check of the course."""
+    import tensorflow as tf
+
+    return len(tf.config.list_physical_devices("GPU"))
 
 
 def precision_policy(n_gpus: int) -> str:
@@ -152,45 +189,39 @@ def distribution_strategy(n_gpus: int):
     return tf.distribute.MirroredStrategy() if n_gpus > 1 else tf.distribute.get_strategy()
 
 
-def configure_devices():
-    """Set the precision policy for this machine and return the strategy.
-
-    Build and compile models inside ``with strategy.scope():``; on one device
-    or a CPU the scope changes nothing.
-    """
-    import keras
-    import tensorflow as tf
-
-    n_gpus = len(tf.config.list_physical_devices("GPU"))
-    keras.mixed_precision.set_global_policy(precision_policy(n_gpus))
-    return distribution_strategy(n_gpus)
-
-
-def _cpu_name() -> str:
+def _cpu_info() -> tuple[str, list[str]]:
+    """The CPU's model name and its vector instruction sets (from /proc/cpuinfo)."""
+    name, flags = platform.processor() or platform.machine(), []
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                name = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags = value.split()
+                break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    vector = sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "sse4", "f16c", "asimd", "sve")))
+    return name, vector
 
 
 def device_summary() -> dict:
-    """What this run executes on: device, core count and library versions."""
+    """What this run executes on: device, CPU instruction sets, library versions."""
     import keras
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        name = details.get("device_name", "GPU")
-        device = f"GPU: {len(gpus)} x {name}"
+    cpu, flags = _cpu_info()
+    if gpu_count():
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        device = f"GPU: {gpu_count()} x {details.get('device_name', 'GPU')}"
     else:
-        device = f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
+        device = f"CPU: {cpu} ({os.cpu_count()} cores)"
     return {
         "device": device,
-        "gpus": len(gpus),
+        "gpus": gpu_count(),
+        "cpu": cpu,
+        "cpu_flags": flags,
         "python_version": platform.python_version(),
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
@@ -198,20 +229,58 @@ def device_summary() -> dict:
     }
 
 
-def print_setup(profile: Profile | None = None) -> dict:
-    """Print the profile, device and versions; return the device summary."""
-    profile = profile or get_profile()
-    summary = device_summary()
-    sizes = ", ".join(
-        f"{field.name}={getattr(profile, field.name)}"
-        for field in dataclasses.fields(profile)
-        if field.name != "name"
-    )
+@dataclasses.dataclass(frozen=True)
+class CourseSetup:
+    """What :func:`setup` decided; a notebook keeps it as ``course``."""
+
+    profile: Profile
+    seed: int
+    precision_policy: str  # Keras' global dtype policy: float32 or mixed_float16
+    strategy: object  # tf.distribute.Strategy: build and compile models in its scope
+    device: dict  # :func:`device_summary`
+    figures_dir: Path
+    results_dir: Path
+    models_dir: Path
+
+
+def setup(profile: Profile | str | None = None, seed: int = SEED, deterministic: bool = True,
+          verbose: bool = True) -> CourseSetup:
+    """The first call of every notebook: profile, seed, output folders, devices.
+
+    * the profile from ``profile`` or ``$COURSE_PROFILE``;
+    * seeds Python, NumPy, TensorFlow and Keras (and op determinism);
+    * checks that ``figures/``, ``results/`` and ``build/`` can be written,
+      before any training rather than after it;
+    * on a GPU, the ``mixed_float16`` policy (the builders keep a float32
+      output) and, with several GPUs, a ``MirroredStrategy``; on a CPU,
+      float32 and TensorFlow's default strategy, which change nothing;
+    * prints the profile, the device and the library versions.
+    """
+    import keras
+
+    if not isinstance(profile, Profile):
+        profile = get_profile(profile)
+    figures, results = output_dirs(profile)  # each checked writable: before training, not after
+    models = models_dir(profile)
+    seed_everything(seed, deterministic)
+    n_gpus = gpu_count()
+    policy = precision_policy(n_gpus)
+    keras.mixed_precision.set_global_policy(policy)
+    course = CourseSetup(profile=profile, seed=seed, precision_policy=policy,
+                         strategy=distribution_strategy(n_gpus), device=device_summary(),
+                         figures_dir=figures, results_dir=results, models_dir=models)
+    if verbose:
+        print_setup(course)
+    return course
+
+
+def print_setup(course: CourseSetup) -> None:
+    """Print the profile, device, precision and library versions."""
+    profile, device = course.profile, course.device
+    sizes = ", ".join(f"{field.name}={getattr(profile, field.name)}"
+                      for field in dataclasses.fields(profile) if field.name != "name")
     print(f"Profile : {profile.name} ({sizes})")
-    print(f"Device  : {summary['device']}")
-    print(
-        f"Versions: Python {summary['python_version']}, "
-        f"TensorFlow {summary['tensorflow_version']}, "
-        f"Keras {summary['keras_version']} ({summary['keras_backend']} backend)"
-    )
-    return summary
+    print(f"Device  : {device['device']}; precision {course.precision_policy}, "
+          f"{course.strategy.num_replicas_in_sync} replica(s)")
+    print(f"Versions: Python {device['python_version']}, TensorFlow {device['tensorflow_version']}, "
+          f"Keras {device['keras_version']} ({device['keras_backend']} backend)")

@@ -379,13 +379,14 @@ class PreparedData:
     n_test: int
 
 
-def prepare_sentiment140(profile, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+def prepare_sentiment140(profile, sequence_length: int, batching: str = "bucketed", padding: str = "post",
+                         validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
                          data_dir=None) -> PreparedData:
     """Sentiment140 ready for training, with the tweet standardization."""
     train = load_sentiment140("train", data_dir=data_dir, limit=profile.tweets_train_limit)
     test = load_sentiment140("test", data_dir=data_dir, limit=profile.tweets_test_limit)
-    return prepare(train, test, profile.tweet_max_tokens, profile.tweet_sequence_length,
-                   profile.batch_size, validation_fraction=validation_fraction, seed=seed,
+    return prepare(train, test, profile.tweet_max_tokens, sequence_length, profile.batch_size,
+                   padding=padding, batching=batching, validation_fraction=validation_fraction, seed=seed,
                    standardize=standardize_tweet)
 
 

@@ -116,7 +116,13 @@ def ppmi_svd_embeddings(batches, vocab_size: int, dim: int, window: int = 5, n_c
     washing out. On IMDB (LSTM, test accuracy of the epoch validation picks)
     0.05 gave 88.1 %, 0.15 88.4 % and 0.3 88.7 %.
     """
-    counts = cooccurrence_counts(token_stream(batches), vocab_size, min(n_contexts, vocab_size), window)
+    return ppmi_svd_embeddings_from_stream(token_stream(batches), vocab_size, dim, window, n_contexts, scale, seed)
+
+
+def ppmi_svd_embeddings_from_stream(stream, vocab_size: int, dim: int, window: int = 5, n_contexts: int = 5_000,
+                                    scale: float = 0.3, seed: int = 0) -> np.ndarray:
+    """:func:`ppmi_svd_embeddings` from a :func:`token_stream` already made."""
+    counts = cooccurrence_counts(stream, vocab_size, min(n_contexts, vocab_size), window)
     vectors, values = truncated_svd(ppmi(counts), dim, seed=seed)
     vectors = vectors * np.sqrt(values)
     vectors[counts.sum(axis=1) == 0] = 0.0  # exact zeros, not round-off, for words never counted

@@ -17,24 +17,10 @@ import keras
 
 # Importing the text module registers the standardizations with Keras: with it,
 # ``import utils.models`` is all that a saved course model needs to reload.
+from utils import config
 from utils.text import fit_length
 
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-
-# The course's settings per model, used by the notebooks and the benchmark alike.
-# ema_momentum=0.99 averages the weights over about the last 100 steps; every run's training
-# curves show what that adds (utils.training.UnaveragedValidation).
-COURSE_SETTINGS = {
-    "simple_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0,
-                       ema_momentum=0.99),
-    "stacked_rnn": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0,
-                        ema_momentum=0.99, depth=2),
-    "lstm": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=1e-3, clipnorm=1.0,
-                 ema_momentum=0.99),
-    "gru": dict(units=64, embedding_dim=64, dropout=0.3, learning_rate=2e-3, clipnorm=1.0,
-                ema_momentum=0.99),
-}
-
 
 @keras.saving.register_keras_serializable(package="rnn_course")
 class ForgetGateBias(keras.initializers.Initializer):
@@ -57,12 +43,6 @@ class ForgetGateBias(keras.initializers.Initializer):
 
     def get_config(self):
         return {"value": self.value}
-
-
-def _gpu_available() -> bool:
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def build_rnn_classifier(
@@ -108,7 +88,7 @@ def build_rnn_classifier(
         if cell != "lstm":
             raise ValueError(f"forget_bias applies to an LSTM only, not to {cell!r}.")
         layer = functools.partial(layer, unit_forget_bias=False, bias_initializer=ForgetGateBias(forget_bias))
-    if cell != "simple_rnn" and _gpu_available():
+    if cell != "simple_rnn" and config.gpu_count():
         # On a GPU, insist on cuDNN: Keras then refuses a non-eligible layer.
         layer = functools.partial(layer, use_cudnn=True)
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
@@ -208,12 +188,3 @@ def split_text_model(text_model: keras.Model):
     fit_length = next(l for l in text_model.layers if isinstance(l, FitLength))
     inner = text_model.layers[-1]
     return (lambda texts: fit_length(vectorizer(texts))), inner
-
-
-BUILDERS = {"simple_rnn": build_simple_rnn, "stacked_rnn": build_stacked_rnn,
-            "lstm": build_lstm, "gru": build_gru}
-
-
-def build_course_model(which: str, vocab_size: int, **overrides) -> keras.Model:
-    """``which`` of the course's four models, with its :data:`COURSE_SETTINGS`."""
-    return BUILDERS[which](vocab_size, **{**COURSE_SETTINGS[which], **overrides})

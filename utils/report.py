@@ -48,9 +48,10 @@ def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
     """The benchmark table, the LSTM variants and the course's wall time, as Markdown."""
     lines = []
     if benchmark:
-        lines += [f"Benchmark ({benchmark['setting']} setting, {benchmark['device']}, "
+        lines += [f"Benchmark ({benchmark.get('profile') or benchmark['setting']} profile, {benchmark['device']}, "
                   f"{benchmark['total_seconds'] / 60:.0f} min in all):", "",
-                  "| model | train samples/s | eval samples/s | s/epoch | epochs | test accuracy | peak MiB | × baseline |",
+                  "| model | train samples/s | eval samples/s | s/epoch | epochs | test accuracy | peak MiB "
+                  "| × baseline |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in benchmark["rows"]:
             lines.append(f"| {r['model']} | {r['train_samples_per_second']:,.0f} | {r['eval_samples_per_second']:,.0f} "

@@ -44,9 +44,19 @@ class UnaveragedValidation(keras.callbacks.Callback):
         logs["val_accuracy_unaveraged"] = float(accuracy)
 
 
+def averages_weights(optimizer):
+    """The optimizer that keeps a moving average of the weights, or ``None``.
+
+    Under mixed precision Keras wraps the optimizer in a ``LossScaleOptimizer``
+    whose own ``use_ema`` is always False: the average lives in the inner one.
+    """
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return inner if inner.use_ema else None
+
+
 def train_classifier(model, prepared, profile, *, dataset: str, model_name: str | None = None,
                      epochs: int | None = None, patience: int = 3, seed: int = config.SEED,
-                     write: bool = True) -> dict:
+                     write: bool = True, recipe: dict | None = None) -> dict:
     """Fit with early stopping on validation accuracy, evaluate on the test set.
 
     The best epoch's weights are restored before testing: its averaged weights
@@ -62,7 +72,8 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
     stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
                                             restore_best_weights=True)
     callbacks = [timer, stopper]
-    if model.optimizer.use_ema:
+    averaging = averages_weights(model.optimizer)
+    if averaging:
         # Validate the averaged weights, and hand them to the early stopping that keeps
         # the best; the order matters: each callback sees the weights the one before left.
         callbacks[1:1] = [UnaveragedValidation(prepared.validation),
@@ -70,7 +81,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
     start = time.perf_counter()
     history = model.fit(prepared.train, validation_data=prepared.validation,
                         epochs=epochs or profile.epochs, callbacks=callbacks,
-                        verbose=profile.verbose)
+                        verbose=config.keras_verbosity())
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     test_loss, test_accuracy = model.evaluate(prepared.test, verbose=0)
@@ -88,7 +99,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         "target_accuracy": target,
         "meets_target": None if target is None else bool(test_accuracy >= target),
         "params": int(model.count_params()),
-        "ema_momentum": float(model.optimizer.ema_momentum) if model.optimizer.use_ema else None,
+        "ema_momentum": float(averaging.ema_momentum) if averaging else None,
         "epochs": len(timer.epoch_seconds),
         "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
         "train_seconds": train_seconds,
@@ -100,7 +111,9 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         "n_test": prepared.n_test,
         "sequence_length": prepared.sequence_length,
         "vocabulary_size": prepared.vectorizer.vocabulary_size(),
+        "recipe": recipe or {},
         "device": device["device"],
+        "cpu_flags": device["cpu_flags"],
         "tensorflow_version": device["tensorflow_version"],
         "keras_version": device["keras_version"],
         "seed": seed,

@@ -1,0 +1,102 @@
+"""utils.recipes: one recipe per course model, and notebooks and benchmark train from it."""
+
+import dataclasses
+import json
+import re
+
+import keras
+import pytest
+
+from utils import bench, config, models, recipes
+
+SMOKE = config.PROFILES["smoke"]
+
+
+@pytest.mark.parametrize("key", list(recipes.RECIPES))
+def test_each_recipe_builds_the_model_it_describes(key, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    rec = recipes.RECIPES[key]
+    vocab = recipes.vocabulary_size(rec, SMOKE)
+    vectors = keras.random.normal((vocab, rec.embedding_dim)) if rec.word_vectors else None
+    model = recipes.build_course_model(rec, course, word_vectors=None if vectors is None else vectors.numpy())
+    layers = models.recurrent_layers(model)
+    assert model.name == rec.model and len(layers) == rec.depth
+    assert all(type(layer) is models.CELLS[rec.cell] and layer.units == rec.units for layer in layers)
+    assert model.get_layer("embedding").output_dim == rec.embedding_dim
+    assert model.get_layer("embedding").input_dim == vocab
+    assert model.get_layer("state_dropout").rate == rec.dropout
+    optimizer = model.optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(rec.learning_rate)
+    assert optimizer.clipnorm == rec.clipnorm and optimizer.use_ema == (rec.ema_momentum is not None)
+
+
+def test_same_recipe_same_initial_weights_whatever_ran_before(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    first = recipes.build_course_model(recipes.recipe("simple_rnn"), course).get_weights()
+    keras.random.normal((10,))  # a cell above draws random numbers
+    models.build_gru(50)
+    second = recipes.build_course_model(recipes.recipe("simple_rnn"), course).get_weights()
+    assert all((a == b).all() for a, b in zip(first, second))
+
+
+def test_profile_caps_the_recipe():
+    lstm, simple = recipes.recipe("lstm"), recipes.recipe("simple_rnn")
+    assert recipes.sequence_length(lstm, config.PROFILES["full"]) == 600
+    assert recipes.sequence_length(simple, config.PROFILES["full"]) == 200
+    assert recipes.sequence_length(lstm, SMOKE) == SMOKE.sequence_length
+    assert recipes.recipe("lstm", dataset="sentiment140").sequence_length == 40
+
+
+def test_unknown_recipe_says_which_exist():
+    with pytest.raises(ValueError, match="No course recipe for imdb/transformer: use one of imdb/simple_rnn"):
+        recipes.recipe("transformer")
+
+
+def test_word_vector_recipe_refuses_to_build_without_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    with pytest.raises(ValueError, match="starts from word vectors"):
+        recipes.build_course_model(recipes.recipe("lstm"), course)
+
+
+def test_benchmark_trains_the_course_recipe_unchanged(monkeypatch):
+    calls = []
+
+    def fake_train(rec, course, prepared=None, model=None, write=True):
+        calls.append((rec, write))
+        raise StopIteration
+
+    monkeypatch.setattr(recipes, "train_course_model", fake_train)
+    for name in recipes.COURSE_MODELS:
+        with pytest.raises(StopIteration):
+            bench.run_course_model(name, course=None)
+    assert calls == [(recipes.RECIPES[("imdb", name)], False) for name in recipes.COURSE_MODELS]
+
+
+def notebook_code(number: str) -> str:
+    path = next((config.REPO_ROOT / "notebooks").glob(f"{number}_*.ipynb"))
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("number, names", [("02", ["simple_rnn"]), ("03", ["stacked_rnn"]),
+                                           ("04", ["lstm"]), ("05", ["gru"])])
+def test_notebooks_train_their_models_from_the_recipes(number, names):
+    code = notebook_code(number)
+    assert "recipes.train_course_model(" in code
+    for name in names:
+        assert re.search(rf'recipes\.recipe\("{name}"', code), f"notebook {number} trains {name} from its recipe"
+    # Nobody builds a course model by hand: the recipe is the one place its settings live.
+    assert "build_rnn_classifier(" not in code and "COURSE_SETTINGS" not in code
+
+
+def test_sentiment140_notebook_trains_every_model_from_its_recipe():
+    code = notebook_code("06")
+    assert 'recipes.recipe(name, dataset="sentiment140")' in code and "recipes.COURSE_MODELS" in code
+
+
+def test_recipe_is_recorded_with_the_results():
+    rec = recipes.recipe("gru")
+    assert dataclasses.asdict(rec)["learning_rate"] == 2e-3 and dataclasses.asdict(rec)["patience"] == 2

@@ -1,0 +1,45 @@
+"""Habits that keep the repository clean: the linter passes, notebooks are
+committed without outputs, every notebook starts with one setup call, and
+`utils` is importable from anywhere in the environment."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from utils import config
+
+NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(path):
+    return [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+
+
+def test_ruff_passes_on_utils_tests_and_notebooks():
+    ruff = shutil.which("ruff") or str(config.REPO_ROOT / ".venv" / "bin" / "ruff")
+    done = subprocess.run([ruff, "check", "utils", "tests", "notebooks"], cwd=config.REPO_ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_is_committed_without_outputs(path):
+    dirty = [i for i, cell in enumerate(code_cells(path)) if cell.get("outputs") or cell.get("execution_count")]
+    assert not dirty, f"{path.name}: code cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_first_code_cell_is_the_setup_call(path):
+    source = "".join(code_cells(path)[0]["source"])
+    assert source.rstrip().endswith("course = config.setup()"), f"{path.name} must start with config.setup()"
+    assert "sys.path" not in "".join("".join(c["source"]) for c in code_cells(path))
+
+
+def test_utils_imports_from_any_folder(tmp_path):
+    done = subprocess.run([sys.executable, "-c", "import utils.recipes, utils.config; print(utils.config.REPO_ROOT)"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(config.REPO_ROOT)

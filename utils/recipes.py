@@ -1,0 +1,164 @@
+"""Each course model's whole recipe, defined once, and the one way to train it.
+
+A :class:`Recipe` says everything that makes a course model what it is: the
+cell and its size, the optimizer, the regularization, how many tokens it
+reads and how its batches are formed, whether its embeddings start from word
+vectors, how patient early stopping is and how many epochs it may train.
+Notebooks 02 to 06 and the benchmark all go through :func:`prepare_course_data`,
+:func:`build_course_model` and :func:`train_course_model`, so they cannot
+drift apart. A profile only scales sizes: a recipe's sequence length and
+epochs are capped by the profile's (the smoke profile reads at most 100 tokens
+for 3 epochs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from utils import config, data, embeddings, models, training
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """One course model on one data set, as the course trains it."""
+
+    model: str  # name in results/ and in the tables
+    dataset: str  # "imdb" or "sentiment140"
+    cell: str  # "simple_rnn", "lstm" or "gru"
+    depth: int = 1
+    units: int = 64
+    embedding_dim: int = 64
+    dropout: float = 0.3
+    learning_rate: float = 1e-3
+    clipnorm: float | None = 1.0
+    ema_momentum: float | None = 0.99  # averages the weights over about the last 100 steps
+    sequence_length: int = 600  # the last tokens of a text that the model reads
+    batching: str = "bucketed"  # see utils.text.make_pipeline
+    padding: str = "post"  # which side of a short text the zeros go
+    mask_zero: bool = True  # the recurrent layers skip padded steps
+    word_vectors: bool = False  # start the Embedding layer from utils.embeddings
+    patience: int = 3  # epochs without a better validation accuracy before stopping
+    epochs: int = 8
+
+    def builder_options(self) -> dict:
+        """The keyword arguments of :func:`utils.models.build_rnn_classifier`."""
+        return dict(units=self.units, depth=self.depth, embedding_dim=self.embedding_dim,
+                    dropout=self.dropout, learning_rate=self.learning_rate, clipnorm=self.clipnorm,
+                    ema_momentum=self.ema_momentum, mask_zero=self.mask_zero, name=self.model)
+
+
+def _imdb(model: str, cell: str, **options) -> Recipe:
+    return Recipe(model=model, dataset="imdb", cell=cell, **options)
+
+
+def _tweets(model: str, cell: str, **options) -> Recipe:
+    # 18,000 training tweets are little data: stronger dropout; 40 tokens hold 99.9 % of tweets whole.
+    return Recipe(model=model, dataset="sentiment140", cell=cell, dropout=0.5, sequence_length=40, **options)
+
+
+# SimpleRNNs read a short window: in 200 tokens about four fifths of a batch are real
+# tokens, so batches are padded to the window. Patience 3: a SimpleRNN's validation
+# accuracy can dip for two epochs and then climb to its best. LSTM and GRU read 600
+# tokens in length-bucketed batches, start from word vectors and stop after 2 flat epochs.
+RECIPES = {
+    ("imdb", "simple_rnn"): _imdb("simple_rnn", "simple_rnn", sequence_length=200, batching="fixed"),
+    ("imdb", "stacked_rnn"): _imdb("stacked_rnn", "simple_rnn", depth=2, sequence_length=200,
+                                   batching="fixed", epochs=5),
+    ("imdb", "lstm"): _imdb("lstm", "lstm", word_vectors=True, patience=2),
+    ("imdb", "gru"): _imdb("gru", "gru", learning_rate=2e-3, word_vectors=True, patience=2),
+    ("sentiment140", "simple_rnn"): _tweets("simple_rnn", "simple_rnn"),
+    ("sentiment140", "stacked_rnn"): _tweets("stacked_rnn", "simple_rnn", depth=2),
+    ("sentiment140", "lstm"): _tweets("lstm", "lstm"),
+    ("sentiment140", "gru"): _tweets("gru", "gru", learning_rate=2e-3),
+}
+COURSE_MODELS = ("simple_rnn", "stacked_rnn", "lstm", "gru")
+
+
+def recipe(name: str, dataset: str = "imdb", **changes) -> Recipe:
+    """The recipe of course model ``name`` on ``dataset``, with ``changes`` applied
+    (for an experiment that varies one thing, e.g. ``depth=3``)."""
+    try:
+        found = RECIPES[(dataset, name)]
+    except KeyError:
+        known = ", ".join(f"{d}/{m}" for d, m in RECIPES)
+        raise ValueError(f"No course recipe for {dataset}/{name}: use one of {known}.") from None
+    return dataclasses.replace(found, **changes)
+
+
+def sequence_length(rec: Recipe, profile: config.Profile) -> int:
+    """Tokens kept per text: the recipe's, capped by the profile."""
+    return min(rec.sequence_length, profile.sequence_length)
+
+
+def vocabulary_size(rec: Recipe, profile: config.Profile) -> int:
+    return profile.tweet_max_tokens if rec.dataset == "sentiment140" else profile.max_tokens
+
+
+def prepare_course_data(rec: Recipe, profile: config.Profile) -> data.PreparedData:
+    """The data set of ``rec``, split, vectorized and batched as the recipe says."""
+    length = sequence_length(rec, profile)
+    if rec.dataset == "sentiment140":
+        return data.prepare_sentiment140(profile, sequence_length=length, batching=rec.batching,
+                                         padding=rec.padding)
+    return data.prepare_imdb(profile, sequence_length=length, batching=rec.batching, padding=rec.padding)
+
+
+def course_word_vectors(rec: Recipe, prepared: data.PreparedData, cache_dir: Path | None = None) -> np.ndarray:
+    """PPMI + SVD word vectors of the training part of ``prepared``.
+
+    Cached under ``build/word_vectors/`` by a hash of the training token ids,
+    the vocabulary size and the dimension: notebooks 04 and 05 and the
+    benchmark each need them, and each still runs alone in a fresh kernel.
+    """
+    vocab = prepared.vectorizer.vocabulary_size()
+    stream = embeddings.token_stream(prepared.train)
+    key = hashlib.sha256(stream.tobytes() + f"{vocab}:{rec.embedding_dim}".encode()).hexdigest()[:20]
+    path = Path(cache_dir or config.REPO_ROOT / "build" / "word_vectors") / f"{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    vectors = embeddings.ppmi_svd_embeddings_from_stream(stream, vocab, rec.embedding_dim)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".partial.npy")
+    np.save(temporary, vectors)
+    temporary.replace(path)
+    return vectors
+
+
+def build_course_model(rec: Recipe, course: config.CourseSetup, word_vectors=None):
+    """The compiled model of ``rec``, built in the strategy's scope from the seed.
+
+    Seeding here, not only at setup, makes a model's initial weights depend on
+    its recipe and the seed alone, never on what the cells above it drew.
+    """
+    if rec.word_vectors and word_vectors is None:
+        raise ValueError(f"The {rec.dataset}/{rec.model} recipe starts from word vectors: "
+                         "pass word_vectors=course_word_vectors(recipe, prepared).")
+    config.seed_everything(course.seed)
+    with course.strategy.scope():
+        return models.build_rnn_classifier(rec.cell, vocabulary_size(rec, course.profile),
+                                           embeddings=word_vectors if rec.word_vectors else None,
+                                           **rec.builder_options())
+
+
+def train_course_model(rec: Recipe, course: config.CourseSetup, prepared: data.PreparedData | None = None,
+                       model=None, write: bool = True) -> tuple:
+    """Train ``rec`` end to end: ``(model, record, prepared)``.
+
+    Prepares the data and builds the model when they are not given, then
+    :func:`utils.training.train_classifier` with the recipe's patience and
+    epochs (capped by the profile). ``record`` is the results record, with the
+    recipe in it; ``write`` saves it and the model.
+    """
+    prepared = prepared or prepare_course_data(rec, course.profile)
+    if model is None:
+        vectors = course_word_vectors(rec, prepared) if rec.word_vectors else None
+        model = build_course_model(rec, course, word_vectors=vectors)
+    record = training.train_classifier(
+        model, prepared, course.profile, dataset=rec.dataset, model_name=rec.model,
+        epochs=min(rec.epochs, course.profile.epochs), patience=rec.patience, seed=course.seed,
+        write=write, recipe=dataclasses.asdict(rec))
+    return model, record, prepared

@@ -31,5 +31,15 @@ def test_performance_tables_show_ratios_variants_and_course_time():
     assert "(full setting, CPU, 30 min in all)" in text
     assert "| lstm | 700 | 2,000 | 32.1 | 5 | 87.00 % | 3,000 | 3.20 |" in text
     assert "| length buckets (course) | 750 |" in text
-    assert "**25.0 min** (minutes per notebook: 01: 1.0)" in text
+    assert "Whole course, full profile, CPU: **25.0 min**." in text
+    assert "| 01_data_loading | 1.0 | – | ok |" in text, "runs before peak memory was measured show a dash"
     assert "no benchmark" in report.performance_tables(None, None)
+
+
+def test_course_time_shows_peak_memory_and_marks_failures():
+    course = {"profile": "full", "device": "CPU", "total_seconds": 600.0, "notebooks": {
+        "01_data_loading.ipynb": {"ok": True, "seconds": 48.0, "peak_memory_mib": 1234.4},
+        "02_simple_rnn.ipynb": {"ok": False, "seconds": 3.0, "peak_memory_mib": 310.0}}}
+    lines = report.course_time_table(course)
+    assert lines[0] == "Whole course, full profile, CPU: **10.0 min**, **1 of 2 notebooks FAILED**."
+    assert lines[4:] == ["| 01_data_loading | 0.8 | 1,234 | ok |", "| 02_simple_rnn | 0.1 | 310 | **FAILED** |"]

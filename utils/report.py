@@ -60,12 +60,28 @@ def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
         lines += ["", "| course LSTM, one change at a time | train samples/s |", "| --- | ---: |"]
         lines += [f"| {v['variant']} | {v['train_samples_per_second']:,.0f} |" for v in benchmark["lstm_variants"]]
     if course_time:
-        parts = ", ".join(f"{name.split('_')[0]}: {row['seconds'] / 60:.1f}"
-                          for name, row in course_time["notebooks"].items())
         lines += [""] if lines else []
-        lines += [f"Whole course, {course_time['profile']} profile, {course_time['device']}: "
-                  f"**{course_time['total_seconds'] / 60:.1f} min** (minutes per notebook: {parts})."]
+        lines += course_time_table(course_time)
     return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
+
+
+def course_time_table(course_time: dict) -> list[str]:
+    """The whole course's wall time, then one row per notebook: minutes, peak memory, status.
+
+    A failed notebook is marked in its row and in the total, so its time is
+    never read as a real run time.
+    """
+    rows = course_time["notebooks"]
+    failed = sum(not row["ok"] for row in rows.values())
+    failure = f", **{failed} of {len(rows)} notebooks FAILED**" if failed else ""
+    lines = [f"Whole course, {course_time['profile']} profile, {course_time['device']}: "
+             f"**{course_time['total_seconds'] / 60:.1f} min**{failure}.", "",
+             "| notebook | minutes | peak memory (MiB) | status |", "| --- | ---: | ---: | --- |"]
+    for name, row in rows.items():
+        peak = row.get("peak_memory_mib")  # runs before the runner measured memory lack it
+        lines.append(f"| {name.removesuffix('.ipynb')} | {row['seconds'] / 60:.1f} "
+                     f"| {'–' if peak is None else f'{peak:,.0f}'} | {'ok' if row['ok'] else '**FAILED**'} |")
+    return lines
 
 
 def _replace_block(readme: str, begin: str, end: str, body: str) -> str:

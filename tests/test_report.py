@@ -28,7 +28,7 @@ def test_performance_tables_show_ratios_variants_and_course_time():
     course = {"profile": "full", "device": "CPU", "total_seconds": 1500.0,
               "notebooks": {"01_data_loading.ipynb": {"ok": True, "seconds": 60.0}}}
     text = report.performance_tables(benchmark, course)
-    assert "(full setting, CPU, 30 min in all)" in text
+    assert "(full profile, CPU, 30 min in all)" in text
     assert "| lstm | 700 | 2,000 | 32.1 | 5 | 87.00 % | 3,000 | 3.20 |" in text
     assert "| length buckets (course) | 750 |" in text
     assert "Whole course, full profile, CPU: **25.0 min**." in text

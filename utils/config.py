@@ -117,7 +117,7 @@ def seed_everything(seed: int = SEED, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _output_base() -> Path:
+def output_base() -> Path:
     """``$COURSE_OUTPUT_DIR`` (a relative path counts from the repository root) or the root."""
     value = os.environ.get(OUTPUT_ENV, "").strip()
     return REPO_ROOT / Path(value).expanduser() if value else REPO_ROOT
@@ -131,7 +131,7 @@ def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
     overwrite the course's real outputs. ``$COURSE_OUTPUT_DIR`` moves both.
     """
     profile = profile or get_profile()
-    base = _output_base()
+    base = output_base()
     figures, results = base / "figures", base / "results"
     if profile.name != "full":
         figures, results = figures / profile.name, results / profile.name
@@ -142,7 +142,7 @@ def output_dirs(profile: Profile | None = None) -> tuple[Path, Path]:
 def models_dir(profile: Profile | None = None) -> Path:
     """Where trained models are saved (not committed: several MB each)."""
     profile = profile or get_profile()
-    path = _output_base() / "build" / "models" / profile.name
+    path = output_base() / "build" / "models" / profile.name
     check_writable((path,))
     return path
 
@@ -189,7 +189,7 @@ def distribution_strategy(n_gpus: int):
     return tf.distribute.MirroredStrategy() if n_gpus > 1 else tf.distribute.get_strategy()
 
 
-def _cpu_info() -> tuple[str, list[str]]:
+def cpu_info() -> tuple[str, list[str]]:
     """The CPU's model name and its vector instruction sets (from /proc/cpuinfo)."""
     name, flags = platform.processor() or platform.machine(), []
     try:
@@ -211,7 +211,7 @@ def device_summary() -> dict:
     import keras
     import tensorflow as tf
 
-    cpu, flags = _cpu_info()
+    cpu, flags = cpu_info()
     if gpu_count():
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
         device = f"GPU: {gpu_count()} x {details.get('device_name', 'GPU')}"

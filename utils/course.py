@@ -52,7 +52,6 @@ from nbconvert.filters import markdown2html_mistune
 from utils import config, results
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
-BATCH_RUN_ENV = "COURSE_BATCH_RUN"  # read by the kernels' utils.config (Keras verbosity)
 RUN_METADATA = "course_run"  # executed copies record their run under this metadata key
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
@@ -84,7 +83,7 @@ def course_notebooks() -> list[Path]:
 
 def build_dir() -> Path:
     """``build/`` of the repository, or of ``$COURSE_OUTPUT_DIR`` when set."""
-    return Path(os.environ.get(config.OUTPUT_ENV) or config.REPO_ROOT) / "build"
+    return config.output_base() / "build"
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -213,7 +212,7 @@ def run_notebook(notebook: nbformat.NotebookNode, path: Path, out_dir: Path, env
 
 
 def _cpu() -> str:
-    return f"{config._cpu_name()} ({os.cpu_count()} cores)"
+    return f"{config.cpu_info()[0]} ({os.cpu_count()} cores)"
 
 
 def write_timings(rows: dict[str, dict], total: float, profile, complete: bool) -> Path:
@@ -369,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"utils.course: {error}", file=sys.stderr)
         return 2
 
-    kernel_env = {**os.environ, config.PROFILE_ENV: profile.name, BATCH_RUN_ENV: "1"}
+    kernel_env = {**os.environ, config.PROFILE_ENV: profile.name, config.BATCH_RUN_ENV: "1"}
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"Running {len(notebooks)} notebooks, profile {profile.name}; executed copies in {out_dir}")
 

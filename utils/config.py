@@ -242,9 +242,18 @@ class CourseSetup:
     results_dir: Path
     models_dir: Path
 
+    def small(self) -> CourseSetup:
+        """The same setup at the smoke profile's sizes, writing into its folders:
+        what the exercises' solutions train with, so that they take seconds
+        whichever profile runs the notebook."""
+        smoke = PROFILES["smoke"]
+        figures, results = output_dirs(smoke)
+        return dataclasses.replace(self, profile=smoke, figures_dir=figures, results_dir=results,
+                                   models_dir=models_dir(smoke))
+
 
 def setup(profile: Profile | str | None = None, seed: int = SEED, deterministic: bool = True,
-          verbose: bool = True) -> CourseSetup:
+          verbose: bool = True, notebook: str | None = None) -> CourseSetup:
     """The first call of every notebook: profile, seed, output folders, devices.
 
     * the profile from ``profile`` or ``$COURSE_PROFILE``;
@@ -254,7 +263,8 @@ def setup(profile: Profile | str | None = None, seed: int = SEED, deterministic:
     * on a GPU, the ``mixed_float16`` policy (the builders keep a float32
       output) and, with several GPUs, a ``MirroredStrategy``; on a CPU,
       float32 and TensorFlow's default strategy, which change nothing;
-    * prints the profile, the device and the library versions.
+    * prints the profile, the device and the library versions, and, for
+      ``notebook`` (e.g. ``"02"``), its run time in the last complete course runs.
     """
     import keras
 
@@ -271,7 +281,25 @@ def setup(profile: Profile | str | None = None, seed: int = SEED, deterministic:
                          figures_dir=figures, results_dir=results, models_dir=models)
     if verbose:
         print_setup(course)
+        if notebook:
+            print_run_times(notebook)
     return course
+
+
+def print_run_times(notebook: str) -> None:
+    """This notebook's wall time in the last complete course run of each profile
+    (``results/course_time_cpu.json``, ``results/smoke/...``), where one exists."""
+    from utils import results
+
+    for profile in PROFILES:
+        path = output_base() / "results" / ("" if profile == "full" else profile) / "course_time_cpu.json"
+        if not path.is_file():
+            continue
+        timing = results.read_json(path)
+        for name, row in timing.get("notebooks", {}).items():
+            if name.startswith(f"{notebook}_") and row.get("ok"):
+                print(f"Run time: {row['seconds'] / 60:.1f} min in the last complete {profile}-profile run "
+                      f"({timing.get('device', 'unknown device')})")
 
 
 def print_setup(course: CourseSetup) -> None:

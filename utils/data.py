@@ -377,17 +377,18 @@ class PreparedData:
     n_train: int
     n_validation: int
     n_test: int
+    truncating: str = "pre"  # the end of a long text that is cut ("pre": its last tokens are kept)
 
 
 def prepare_sentiment140(profile, sequence_length: int, batching: str = "bucketed", padding: str = "post",
-                         validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
+                         truncating: str = "pre", validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED,
                          data_dir=None) -> PreparedData:
     """Sentiment140 ready for training, with the tweet standardization."""
     train = load_sentiment140("train", data_dir=data_dir, limit=profile.tweets_train_limit)
     test = load_sentiment140("test", data_dir=data_dir, limit=profile.tweets_test_limit)
     return prepare(train, test, profile.tweet_max_tokens, sequence_length, profile.batch_size,
-                   padding=padding, batching=batching, validation_fraction=validation_fraction, seed=seed,
-                   standardize=standardize_tweet)
+                   padding=padding, truncating=truncating, batching=batching,
+                   validation_fraction=validation_fraction, seed=seed, standardize=standardize_tweet)
 
 
 def count(dataset) -> int:
@@ -431,7 +432,7 @@ def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUF
     return keep(False), keep(True)
 
 
-def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post",
+def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post", truncating: str = "pre",
                  batching: str = "bucketed", validation_fraction: float = 0.1,
                  seed: int = SHUFFLE_SEED, data_dir=None) -> PreparedData:
     """IMDB ready for training: splits, vectorizer (train text only), pipelines.
@@ -448,12 +449,13 @@ def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "po
         print("No movie ids in this copy of IMDB (tensorflow_datasets has none): validation reviews are "
               "drawn at random, share movies with training and read 1.5 to 2.5 points above the test set.")
     return prepare(train, test, profile.max_tokens, sequence_length or profile.sequence_length,
-                   profile.batch_size, padding=padding, batching=batching,
+                   profile.batch_size, padding=padding, truncating=truncating, batching=batching,
                    validation_fraction=validation_fraction, seed=seed, groups=movies)
 
 
 def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
-            padding: str = "post", batching: str = "bucketed", validation_fraction: float = 0.1,
+            padding: str = "post", truncating: str = "pre", batching: str = "bucketed",
+            validation_fraction: float = 0.1,
             seed: int = SHUFFLE_SEED, standardize=standardize_review, groups=None) -> PreparedData:
     """Split a validation set off ``train``, adapt the vectorizer, build pipelines.
 
@@ -464,7 +466,7 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
     train, validation = split_validation(train, validation_fraction, seed, groups)
     vectorizer = make_vectorizer(train, max_tokens, standardize=standardize)
     pipe = functools.partial(make_pipeline, vectorizer=vectorizer, batch_size=batch_size,
-                             sequence_length=sequence_length, padding=padding)
+                             sequence_length=sequence_length, padding=padding, truncating=truncating)
     counts = [count(dataset) for dataset in (train, validation)]
     n_test = count(test)
     return PreparedData(
@@ -477,4 +479,5 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
         n_train=counts[0],
         n_validation=counts[1],
         n_test=n_test,
+        truncating=truncating,
     )

@@ -168,7 +168,7 @@ class FitLength(keras.layers.Layer):
 
 
 def export_text_model(model: keras.Model, vectorizer, sequence_length: int,
-                      padding: str = "post") -> keras.Model:
+                      padding: str = "post", truncating: str = "pre") -> keras.Model:
     """``model`` with its vectorizer in front: a model that takes raw strings.
 
     Saved as ``.keras`` it reloads with ``keras.models.load_model`` once
@@ -176,7 +176,7 @@ def export_text_model(model: keras.Model, vectorizer, sequence_length: int,
     :class:`FitLength`). Input: a batch of strings, shape ``(batch,)``.
     """
     texts = keras.Input(shape=(), dtype="string", name="text")
-    ids = FitLength(sequence_length, padding, name="fit_length")(vectorizer(texts))
+    ids = FitLength(sequence_length, padding, truncating, name="fit_length")(vectorizer(texts))
     return keras.Model(texts, model(ids), name=f"{model.name}_text")
 
 

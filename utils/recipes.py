@@ -39,6 +39,7 @@ class Recipe:
     sequence_length: int = 600  # the last tokens of a text that the model reads
     batching: str = "bucketed"  # see utils.text.make_pipeline
     padding: str = "post"  # which side of a short text the zeros go
+    truncating: str = "pre"  # which end of a long text is cut: "pre" keeps its last tokens
     mask_zero: bool = True  # the recurrent layers skip padded steps
     word_vectors: bool = False  # start the Embedding layer from utils.embeddings
     patience: int = 3  # epochs without a better validation accuracy before stopping
@@ -103,8 +104,9 @@ def prepare_course_data(rec: Recipe, profile: config.Profile) -> data.PreparedDa
     length = sequence_length(rec, profile)
     if rec.dataset == "sentiment140":
         return data.prepare_sentiment140(profile, sequence_length=length, batching=rec.batching,
-                                         padding=rec.padding)
-    return data.prepare_imdb(profile, sequence_length=length, batching=rec.batching, padding=rec.padding)
+                                         padding=rec.padding, truncating=rec.truncating)
+    return data.prepare_imdb(profile, sequence_length=length, batching=rec.batching, padding=rec.padding,
+                             truncating=rec.truncating)
 
 
 def course_word_vectors(rec: Recipe, prepared: data.PreparedData, cache_dir: Path | None = None) -> np.ndarray:

@@ -128,7 +128,8 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         _, results_dir = config.output_dirs(profile)
         stem = f"{dataset}_{record['model']}"
         # The model first: a results file always has its saved model beside it.
-        text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length)
+        text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length,
+                                       truncating=prepared.truncating)
         text_model.save(config.models_dir(profile) / f"{stem}.keras")
         results.write_json(results_dir / f"{stem}.json", record)
     return record

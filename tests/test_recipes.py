@@ -93,7 +93,7 @@ def test_notebooks_train_their_models_from_the_recipes(number, names):
 
 
 def test_sentiment140_notebook_trains_every_model_from_its_recipe():
-    code = notebook_code("06")
+    code = notebook_code("07")
     assert 'recipes.recipe(name, dataset="sentiment140")' in code and "recipes.COURSE_MODELS" in code
 
 

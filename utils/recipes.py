@@ -41,6 +41,8 @@ class Recipe:
     padding: str = "post"  # which side of a short text the zeros go
     truncating: str = "pre"  # which end of a long text is cut: "pre" keeps its last tokens
     mask_zero: bool = True  # the recurrent layers skip padded steps
+    bidirectional: bool = False  # also read each text right to left
+    pooling: str = "last"  # what the head reads: the last state, or the max or mean over all states
     word_vectors: bool = False  # start the Embedding layer from utils.embeddings
     patience: int = 3  # epochs without a better validation accuracy before stopping
     epochs: int = 8
@@ -49,7 +51,9 @@ class Recipe:
         """The keyword arguments of :func:`utils.models.build_rnn_classifier`."""
         return dict(units=self.units, depth=self.depth, embedding_dim=self.embedding_dim,
                     dropout=self.dropout, learning_rate=self.learning_rate, clipnorm=self.clipnorm,
-                    ema_momentum=self.ema_momentum, mask_zero=self.mask_zero, name=self.model)
+                    ema_momentum=self.ema_momentum, mask_zero=self.mask_zero, name=self.model,
+                    **({"bidirectional": True} if self.bidirectional else {}),
+                    **({"pooling": self.pooling} if self.pooling != "last" else {}))
 
 
 def _imdb(model: str, cell: str, **options) -> Recipe:

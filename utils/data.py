@@ -5,12 +5,17 @@ Both loaders return a ``tf.data.Dataset`` of ``(text, label)``: ``text`` a
 
 Where the data comes from:
 
-* ``data_dir=`` or ``$RNN_COURSE_DATA`` names a local copy laid out like
-  ``shared/data`` (``imdb/aclImdb.tar.gz`` or an extracted ``imdb/aclImdb/``,
-  ``sentiment140/*.csv``). Nothing is downloaded then.
+* ``data_dir=`` or ``$RNN_COURSE_DATA`` names a local copy (see
+  :data:`LOCAL_LAYOUT`; a relative path is taken from the repository root).
+  Nothing is downloaded then.
 * Otherwise IMDB comes from ``tensorflow_datasets`` (``imdb_reviews``) and
-  Sentiment140 from the official zip through ``keras.utils.get_file``; both
-  cache what they download.
+  Sentiment140 from the official zip through ``keras.utils.get_file`` (kept
+  in ``$RNN_COURSE_CACHE``). Before a download, a short connection test to the
+  server makes a machine without network fail within seconds.
+
+The IMDB archive is extracted once into ``$RNN_COURSE_CACHE`` (default
+``~/.cache/rnn-course``) through a staging folder ``.partial-<pid>@<host>-*``;
+a staging folder left by an interrupted run is removed by a later one.
 
 Every problem with the input raises :class:`DataError` with a one-line
 message that says what is wrong and what to do about it.
@@ -21,16 +26,22 @@ and :func:`prepare_sentiment140` combine both into :class:`PreparedData`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
+import errno
 import functools
 import gzip
 import hashlib
 import numbers
 import os
 import shutil
+import socket
 import tarfile
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -38,12 +49,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from utils.config import REPO_ROOT
 from utils.text import make_pipeline, make_vectorizer, standardize_review, standardize_tweet
 
 DATA_ENV = "RNN_COURSE_DATA"
 CACHE_ENV = "RNN_COURSE_CACHE"
 SPLITS = ("train", "test")
 SENTIMENT140_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
+# What tensorflow_datasets downloads for imdb_reviews: the connection test asks its server.
+IMDB_URL = "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+CONNECT_TIMEOUT_SECONDS = 3  # per address of the server: a few addresses stay within 15 s
+# Errors that say a folder cannot be written (full, read-only, not ours), not that the network failed.
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 # Local file names, most preferred first: the full training file wins over the
 # 20k sample when both are present.
 SENTIMENT140_FILES = {
@@ -51,6 +68,13 @@ SENTIMENT140_FILES = {
     "test": ("testdata.manual.2009.06.14.csv",),
 }
 IMDB_ARCHIVES = ("imdb/aclImdb.tar.gz", "imdb/aclImdb_v1.tar.gz")
+# The four folders of labeled reviews; each must hold reviews before a copy is trusted.
+IMDB_LABEL_FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
+LOCAL_LAYOUT = ("a folder with imdb/aclImdb_v1.tar.gz (or imdb/aclImdb.tar.gz, or the extracted "
+                "imdb/aclImdb/{train,test}/{pos,neg}) and sentiment140/*.csv")
+# A staging folder whose owner cannot be checked (another machine, or an older
+# version's unnamed one) counts as abandoned after this long; extracting takes a minute.
+STALE_STAGING_SECONDS = 3600
 SHUFFLE_SEED = 1337  # fixes the order of the examples that a loader returns
 
 
@@ -64,39 +88,86 @@ def _check_split(split: str) -> None:
 
 
 def _check_limit(limit: int | None) -> None:
-    if limit is not None and (not isinstance(limit, numbers.Integral) or limit < 1):
+    # bool is an Integral in Python: limit=True would mean 1.
+    if limit is not None and (not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit < 1):
         raise DataError(f"limit must be a positive whole number or None, got {limit!r}.")
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     """The local data folder from ``data_dir`` or ``$RNN_COURSE_DATA``, if any.
 
-    A relative path is taken from the current folder, else from the
-    repository root.
+    ``None`` (download) when neither is given or the variable is empty; a value
+    of only spaces is an error. A relative path is taken from the repository
+    root, wherever Python runs (notebooks run in ``notebooks/``).
     """
     value = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
-    if value is None or str(value).strip() == "":
+    source = "data_dir" if data_dir is not None else DATA_ENV
+    if value is None or str(value) == "":
         return None
+    if str(value).strip() == "":
+        raise DataError(f"{source} is blank ({str(value)!r}): set it to {LOCAL_LAYOUT}, "
+                        f"or unset {DATA_ENV} to download the data.")
     path = Path(value).expanduser()
-    if not path.is_absolute() and not path.is_dir():
-        # A notebook's kernel runs in notebooks/: also try the repository root.
-        path = Path(__file__).resolve().parent.parent / path
+    if not path.is_absolute():
+        path = REPO_ROOT / path
     if not path.is_dir():
-        source = "data_dir" if data_dir is not None else DATA_ENV
         raise DataError(
-            f"{source}={str(value)!r} is not a folder: point it at a copy laid out "
-            "like shared/data (imdb/aclImdb.tar.gz, sentiment140/*.csv), "
-            f"or unset {DATA_ENV} to download the data."
+            f"{source}={str(value)!r} is not a folder ({path}; a relative path is taken from the repository "
+            f"root): point it at {LOCAL_LAYOUT}, or unset {DATA_ENV} to download the data."
         )
     return path
 
 
 def cache_dir() -> Path:
-    """Where extracted archives are kept: ``$RNN_COURSE_CACHE`` or ``~/.cache``."""
+    """Where extracted archives and downloads are kept: ``$RNN_COURSE_CACHE``,
+    else ``rnn-course`` in ``$XDG_CACHE_HOME`` or ``~/.cache``; created if needed."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rnn-course"
     path = Path(os.environ.get(CACHE_ENV) or default)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _cache_error(path, "create the cache folder", error) from None
     return path
+
+
+def _cache_error(folder: Path, action: str, error: OSError) -> DataError:
+    return DataError(f"Could not {action} {folder} ({_brief(error)}): make it writable with about 500 MB free, "
+                     f"or set {CACHE_ENV} to another folder.")
+
+
+def _staging_owner() -> str:
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _is_stale_staging(folder: Path) -> bool:
+    """Whether a staging folder was abandoned: the process named in it ran on
+    this machine and has ended, or the folder is older than
+    :data:`STALE_STAGING_SECONDS` (an owner on another machine, an earlier
+    version's unnamed folder, a process id reused since)."""
+    owner = folder.name.removeprefix(".partial-").rpartition("-")[0]
+    pid, _, host = owner.partition("@")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # it exists, run by another user
+    try:
+        return time.time() - folder.stat().st_mtime > STALE_STAGING_SECONDS
+    except FileNotFoundError:
+        return False  # its owner finished meanwhile
+
+
+def _remove_stale_staging(cache: Path) -> None:
+    for folder in cache.glob(".partial-*"):
+        if folder.is_dir() and _is_stale_staging(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _missing_label_folders(root: Path) -> list[str]:
+    """Which of ``train/pos``... under ``root`` are missing or hold no review."""
+    return [name for name in IMDB_LABEL_FOLDERS if next((root / name).glob("*.txt"), None) is None]
 
 
 def _file_digest(path: Path) -> str:
@@ -110,23 +181,34 @@ def _file_digest(path: Path) -> str:
 def extract_imdb_archive(archive: Path) -> Path:
     """Extract ``aclImdb`` from ``archive`` once and return its folder.
 
-    The archive is unpacked into a temporary folder beside the cache entry and
-    renamed into place only when complete, so an interrupted run never leaves
-    a folder that a later run would trust. The cache key is the archive's
-    content hash: a replaced archive is extracted again.
+    The archive is unpacked into a staging folder beside the cache entry and
+    renamed into place only when its four label folders hold reviews, so an
+    interrupted run or an incomplete archive never leaves a folder that a
+    later run would trust. Staging folders abandoned by interrupted runs are
+    removed first (those of running extractions are kept: several processes
+    may extract at once). The cache key is the archive's content hash: a
+    replaced archive is extracted again.
     """
     archive = Path(archive)
-    target = cache_dir() / f"aclImdb-{_file_digest(archive)}"
+    cache = cache_dir()
+    _remove_stale_staging(cache)
+    target = cache / f"aclImdb-{_file_digest(archive)}"
     if target.is_dir():
-        return target / "aclImdb"
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+        if not _missing_label_folders(target / "aclImdb"):
+            return target / "aclImdb"
+        shutil.rmtree(target, ignore_errors=True)  # cached incomplete by an earlier version
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".partial-{_staging_owner()}-", dir=cache))
+    except OSError as error:
+        raise _cache_error(cache, "write to the cache folder", error) from None
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(staging, filter="data")
-        if not (staging / "aclImdb" / "train" / "pos").is_dir():
+        missing = _missing_label_folders(staging / "aclImdb")
+        if missing:
             raise DataError(
-                f"{archive} holds no aclImdb/train/pos folder: it is not the IMDB "
-                "reviews archive (aclImdb_v1.tar.gz); replace it with the official one."
+                f"{archive} holds no {', '.join('aclImdb/' + name for name in missing)} (missing or empty): "
+                "it is not the complete IMDB reviews archive; replace it with the official aclImdb_v1.tar.gz."
             )
         try:
             staging.rename(target)
@@ -138,18 +220,28 @@ def extract_imdb_archive(archive: Path) -> Path:
             f"{archive} is truncated or corrupt ({_brief(error)}): delete it and copy or "
             "download aclImdb_v1.tar.gz again."
         ) from None
+    except OSError as error:  # a full disk or a read-only cache
+        raise _cache_error(cache, f"extract {archive.name} into", error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target / "aclImdb"
 
 
 def _local_imdb_root(data_dir: Path) -> Path:
-    for folder in (data_dir / "imdb" / "aclImdb", data_dir / "aclImdb"):
-        if (folder / "train" / "pos").is_dir() and (folder / "test" / "pos").is_dir():
+    """The aclImdb folder of a local copy: an extracted folder with reviews in
+    its four label folders, else the archive's extraction."""
+    folders = [folder for folder in (data_dir / "imdb" / "aclImdb", data_dir / "aclImdb") if folder.is_dir()]
+    for folder in folders:
+        if not _missing_label_folders(folder):
             return folder
     for name in IMDB_ARCHIVES:
         if (data_dir / name).is_file():
             return extract_imdb_archive(data_dir / name)
+    if folders:
+        raise DataError(
+            f"{folders[0]} is incomplete: {', '.join(_missing_label_folders(folders[0]))} missing or empty; "
+            "it needs the reviews' .txt files in train/{pos,neg} and test/{pos,neg}."
+        )
     raise DataError(
         f"No IMDB reviews in {data_dir}: expected {' or '.join(IMDB_ARCHIVES)}, "
         "or an extracted imdb/aclImdb/ folder with train/{pos,neg} and test/{pos,neg}."
@@ -212,19 +304,36 @@ def _brief(error: Exception) -> str:
 def _no_network_error(what: str, error: Exception) -> DataError:
     return DataError(
         f"Could not download {what} ({_brief(error)}). Without "
-        f"internet, set {DATA_ENV} to a local copy (a folder with imdb/aclImdb.tar.gz "
-        "and sentiment140/*.csv, like shared/data)."
+        f"internet, set {DATA_ENV} to a local copy: {LOCAL_LAYOUT}."
     )
+
+
+def _check_reachable(url: str, what: str) -> None:
+    """Connect to ``url``'s server (or the proxy that ``$https_proxy`` /
+    ``$http_proxy`` name for it) once, briefly: without network, fail now
+    rather than after the downloaders' retries (about 200 s for tfds)."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.hostname):
+        parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    address = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    try:
+        socket.create_connection(address, timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except OSError as error:
+        raise _no_network_error(what, error) from None
 
 
 def _load_imdb_tfds(split: str):
     import tensorflow_datasets as tfds
 
+    what = "the IMDB reviews (tensorflow_datasets 'imdb_reviews')"
+    if not tfds.builder("imdb_reviews").is_prepared():
+        _check_reachable(IMDB_URL, what)
     try:
         # tfds stores the examples shuffled, so a prefix is a balanced slice.
         return tfds.load("imdb_reviews", split=split, as_supervised=True)
     except Exception as error:  # any download/prepare failure gets one clear line
-        raise _no_network_error("the IMDB reviews (tensorflow_datasets 'imdb_reviews')", error) from None
+        raise _no_network_error(what, error) from None
 
 
 def _as_text_label(dataset):
@@ -263,19 +372,34 @@ def read_sentiment140_csv(path, drop_neutral: bool = True) -> tuple[list[str], n
 
     Reads the official six-column rows (``polarity,id,date,query,user,text``)
     and the two-column form (``polarity,text``). Polarity 0 maps to 0 and 4 to
-    1; neutral rows (2) are dropped when ``drop_neutral``. A malformed row
-    raises :class:`DataError` naming the file and line.
+    1; neutral rows (2) are dropped when ``drop_neutral``. A leading UTF-8 byte
+    order mark is ignored, and so is a first row of column names (every field
+    one word, e.g. ``polarity,text``). A malformed row raises
+    :class:`DataError` naming the file and line; so does a quoted field that
+    runs over a line break (a stray quote that would swallow the rows after it).
     """
     path = Path(path)
-    lines = (_decode_line(raw) for raw in path.read_bytes().splitlines(keepends=True))
+    raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    lines = (_decode_line(line) for line in raw.splitlines(keepends=True))
     reader = csv.reader(lines)
     texts, labels = [], []
     labels_of = {"0": 0, "4": 1, "2": None}
+    first_row, row_end = True, 0
     try:
         for row in reader:
+            row_start, row_end = row_end + 1, reader.line_num
             if not row:
                 continue  # blank line
-            where = f"{path.name}, line {reader.line_num}"
+            where = f"{path.name}, line {row_start}"
+            if first_row and _is_header(row):
+                first_row = False
+                continue
+            first_row = False
+            if any("\n" in field or "\r" in field for field in row):
+                raise DataError(
+                    f"{where}: a quoted field runs over a line break into line {row_end} (a stray quote?); "
+                    "fix the quotes of that row."
+                )
             if len(row) not in (2, 6):
                 raise DataError(
                     f"{where}: expected 6 columns (polarity,id,date,query,user,text) "
@@ -293,7 +417,7 @@ def read_sentiment140_csv(path, drop_neutral: bool = True) -> tuple[list[str], n
                 raise DataError(f"{where}: neutral tweet (polarity 2) in a binary training file.")
             texts.append(row[-1])
             labels.append(label)
-    except csv.Error as error:
+    except csv.Error as error:  # e.g. a field beyond csv.field_size_limit()
         raise DataError(
             f"{path.name}, line {reader.line_num}: unreadable CSV ({_brief(error)}); fix or delete that row."
         ) from None
@@ -302,20 +426,25 @@ def read_sentiment140_csv(path, drop_neutral: bool = True) -> tuple[list[str], n
     return texts, np.asarray(labels, dtype=np.int32)
 
 
+def _is_header(row: list[str]) -> bool:
+    """Column names such as ``polarity,text``: every field a single word."""
+    return all(field.strip().replace("_", "").isalpha() for field in row)
+
+
 def _sentiment140_dir(data_dir: Path | None) -> Path:
     if data_dir is not None:
         return data_dir / "sentiment140"
+    what = f"Sentiment140 from {SENTIMENT140_URL}"
+    cache = cache_dir()
+    if not (cache / "downloads" / "trainingandtestdata.zip").is_file():
+        _check_reachable(SENTIMENT140_URL, what)
     try:
-        return Path(
-            keras.utils.get_file(
-                "trainingandtestdata.zip",
-                origin=SENTIMENT140_URL,
-                extract=True,
-                cache_subdir="datasets",
-            )
-        )
+        return Path(keras.utils.get_file("trainingandtestdata.zip", origin=SENTIMENT140_URL, extract=True,
+                                         cache_dir=str(cache), cache_subdir="downloads"))
     except Exception as error:  # urllib's and keras' failures alike
-        raise _no_network_error(f"Sentiment140 from {SENTIMENT140_URL}", error) from None
+        if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
+            raise _cache_error(cache, "write the Sentiment140 download into", error) from None
+        raise _no_network_error(what, error) from None
 
 
 def _sentiment140_file(folder: Path, split: str) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 import keras
+import numpy as np
 
 # Importing the text module registers the standardizations with Keras: with it,
 # ``import utils.models`` is all that a saved course model needs to reload.
@@ -178,6 +179,35 @@ def export_text_model(model: keras.Model, vectorizer, sequence_length: int,
     texts = keras.Input(shape=(), dtype="string", name="text")
     ids = FitLength(sequence_length, padding, truncating, name="fit_length")(vectorizer(texts))
     return keras.Model(texts, model(ids), name=f"{model.name}_text")
+
+
+def predict_sentiment(text_model: keras.Model, texts) -> np.ndarray:
+    """P(positive) of each text, as a 1-D float array, from a model made by
+    :func:`export_text_model` (or its reloaded ``.keras`` file).
+
+    ``texts``: one string, or a list, tuple, NumPy array or ``tf`` string
+    tensor of strings (``str`` or UTF-8 ``bytes``); an empty one gives an
+    empty array. Anything else raises ``TypeError``.
+    """
+    import tensorflow as tf
+
+    if isinstance(texts, tf.Tensor):
+        if texts.dtype != tf.string:
+            raise TypeError(f"texts must be a string or a sequence of strings, got a {texts.dtype.name} tensor.")
+        texts = texts.numpy()  # bytes
+    batch = np.asarray(texts, dtype=object)
+    if batch.ndim == 0:
+        batch = batch.reshape(1)
+    if batch.ndim != 1 or not all(isinstance(text, (str, bytes)) for text in batch):
+        raise TypeError(f"texts must be a string or a sequence of strings, got {_describe(texts)}.")
+    if len(batch) == 0:
+        return np.zeros(0, dtype="float32")
+    return np.asarray(text_model.predict(tf.constant(batch, dtype=tf.string), verbose=0)).reshape(-1)
+
+
+def _describe(value) -> str:
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 60 else shown[:57] + '...'}".replace("\n", " ")
 
 
 def split_text_model(text_model: keras.Model):

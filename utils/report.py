@@ -3,6 +3,10 @@
     python -m utils.report          # rewrite the tables in README.md
     python -m utils.report --check  # exit 1 if README.md is out of date
 
+Exit status 2 (both forms): a results file is unreadable, e.g. truncated by
+an interrupted write; the one-line message names it, and README.md is left
+as it was. ``--results-dir`` reads another results folder (default ``results/``).
+
 The results table comes from the training runs' ``results/*.json``, the
 performance tables from ``results/benchmark_cpu.json`` and
 ``results/course_time_cpu.json``. Each sits between two marker comments;
@@ -12,7 +16,6 @@ nothing in them is typed by hand.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +25,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PERFORMANCE_BEGIN, PERFORMANCE_END = "<!-- performance:begin -->", "<!-- performance:end -->"
 README = config.REPO_ROOT / "README.md"
 RESULTS_DIR = config.REPO_ROOT / "results"
+OUT_OF_DATE, UNREADABLE_RESULTS = 1, 2  # exit statuses besides 0
 
 
 def results_table(records: list[dict]) -> str:
@@ -38,10 +42,13 @@ def results_table(records: list[dict]) -> str:
 
 
 def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None]:
-    """``(benchmark, course_time)`` of the CPU runs, ``None`` where a file is missing."""
+    """``(benchmark, course_time)`` of the CPU runs, ``None`` where a file is missing.
+
+    Raises :class:`utils.results.ResultsFileError` naming a file that is unreadable.
+    """
     results_dir = results_dir or RESULTS_DIR
     found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json")]
-    return tuple(json.loads(path.read_text()) if path.is_file() else None for path in found)
+    return tuple(results.read_json(path) if path.is_file() else None for path in found)
 
 
 def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
@@ -101,13 +108,20 @@ def render(readme: str, records: list[dict], performance: tuple = (None, None)) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="the results folder to read")
     args = parser.parse_args(argv)
-    current, records = README.read_text(), results.load_results(RESULTS_DIR)
-    updated = render(current, records, load_performance())
+    current = README.read_text()
+    try:
+        records = results.load_results(args.results_dir)
+        performance = load_performance(args.results_dir)
+    except results.ResultsFileError as error:
+        print(error, file=sys.stderr)
+        return UNREADABLE_RESULTS
+    updated = render(current, records, performance)
     if args.check:
         if updated != current:
             print("README.md's tables differ from results/: run python -m utils.report")
-            return 1
+            return OUT_OF_DATE
         return 0
     README.write_text(updated)
     print(f"Wrote the results table ({len(records)} rows) and the performance tables into {README}")

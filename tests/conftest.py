@@ -80,3 +80,33 @@ def real_data_dir():
             pytest.fail("CI=true but RNN_COURSE_DATA is not set: .ci/run must point it at shared/data")
         pytest.skip("RNN_COURSE_DATA is not set: no local copy of the real data sets")
     return Path(value)
+
+
+# No silent skips under CI ------------------------------------------------------------------
+# A CI runner without the data would otherwise pass while skipping every test that needs it.
+_skips = []
+
+
+def _record_skip(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skips.append(report.nodeid)
+
+
+pytest_runtest_logreport = pytest_collectreport = _record_skip
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _under_ci() and _skips and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _under_ci() and _skips:
+        count = f"{len(_skips)} test{'s' if len(_skips) > 1 else ''}"
+        terminalreporter.write_line(
+            f"CI=true: {count} skipped, and CI must run them all (why: the short test summary, -rs): "
+            f"{', '.join(_skips[:5])}{' …' if len(_skips) > 5 else ''}", red=True, bold=True)

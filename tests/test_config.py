@@ -1,5 +1,7 @@
 """utils.config: profiles, seeding, output folders, device summary."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,9 +18,30 @@ def test_profiles(monkeypatch):
         config.get_profile("huge")
 
 
+def is_size(value) -> bool:
+    """A count, a tuple of counts, or None (no limit); a flag (bool) is not a size."""
+    if isinstance(value, tuple):
+        return len(value) > 0 and all(map(is_size, value))
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+
+
+def no_larger(small, large) -> bool:
+    if isinstance(small, tuple):
+        return set(small) <= set(large)
+    return large is None or (small is not None and small <= large)
+
+
 def test_profiles_change_sizes_only():
+    # One code path, two sizes: a profile holds no function, option string or flag,
+    # only its name and sizes, and the smoke sizes are the smaller.
     full, smoke = config.PROFILES["full"], config.PROFILES["smoke"]
-    assert type(full) is type(smoke)
+    assert (full.name, smoke.name) == ("full", "smoke")
+    for field in dataclasses.fields(config.Profile):
+        if field.name == "name":
+            continue
+        values = getattr(full, field.name), getattr(smoke, field.name)
+        assert all(map(is_size, values)), f"{field.name} = {values}: a profile field must be a size"
+        assert no_larger(values[1], values[0]), f"{field.name}: smoke {values[1]} is larger than full {values[0]}"
     assert smoke.imdb_train_limit <= 5_000 and smoke.epochs <= 3
     assert full.imdb_train_limit is None and full.imdb_test_limit is None
 

@@ -114,8 +114,14 @@ def test_sentiment140_decodes_utf8_and_latin1_rows(tmp_path):
 
 
 def test_sentiment140_limit_keeps_both_classes(fixture_data):
-    limited = as_lists(data.load_sentiment140("train", data_dir=fixture_data, limit=2))
-    assert len(limited) == 2
+    # Sorted by label, like the official training file: a plain head would be all negative.
+    (fixture_data / "sentiment140" / "training.sample20k.csv").write_text(
+        "".join(f'"{polarity}","tweet {polarity} {i}"\n' for polarity in (0, 4) for i in range(50)))
+    limited = data.load_sentiment140("train", data_dir=fixture_data, limit=20)
+    counts = data.class_counts(limited)
+    assert sum(counts.values()) == 20 and counts["negative"] >= 5 and counts["positive"] >= 5, counts
+    whole = list(data.load_sentiment140("train", data_dir=fixture_data).as_numpy_iterator())
+    assert list(limited.as_numpy_iterator()) == whole[:20], "limit keeps the head of the fixed shuffled order"
 
 
 # Downloads, offline -------------------------------------------------------------

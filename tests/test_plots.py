@@ -8,6 +8,13 @@ import numpy as np
 from utils import config, plots
 
 
+def png_size(path) -> tuple[int, int]:
+    """``(width, height)`` in pixels from a PNG's header; fails for any other file."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR", f"{path} is not a PNG"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
 def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     lengths = {"A": np.array([3, 5, 8, 13, 40]), "B": np.array([1, 2, 2, 3])}
@@ -20,11 +27,17 @@ def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
         "padding": plots.plot_padding({"post": np.array([[3, 4, 0]]), "pre": np.array([[0, 3, 4]])}),
     }
     for name, fig in figures.items():
+        # Every axis says what it shows; stacked axes share the x label of the bottom one.
         for ax in fig.axes:
-            assert ax.get_xlabel() and ax.get_ylabel() or ax.images, name
+            assert ax.get_ylabel(), (name, ax.get_title())
+            assert ax.get_xlabel() or not ax.get_subplotspec().is_last_row(), (name, ax.get_title())
+            assert np.isfinite(ax.dataLim.get_points()).all(), f"{name}: nothing drawn in {ax.get_title()!r}"
         path = plots.save_figure(fig, f"test_{name}", config.PROFILES["smoke"])
         assert path == tmp_path / "figures" / "smoke" / f"test_{name}.png"
-        assert path.stat().st_size > 1_000
+        width, height = png_size(path)
+        assert 300 <= width <= 3_000 and 150 <= height <= 3_000, (name, width, height)
+        # Empty labeled axes make a PNG of about 20 kB (matplotlib 3.11); these figures hold 31 to 80 kB.
+        assert 25_000 < path.stat().st_size < 1_000_000, (name, path.stat().st_size)
 
 
 def test_history_shows_the_unaveraged_weights_only_where_measured():

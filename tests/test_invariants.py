@@ -35,8 +35,9 @@ TEST_CODES = range(50, 60)  # tens5: a word of the test split only
 REVIEWS_PER_MOVIE = 4
 PROFILE = dataclasses.replace(
     config.PROFILES["smoke"], imdb_train_limit=None, imdb_test_limit=None, tweets_train_limit=None,
-    tweets_test_limit=None, sequence_length=SEQUENCE_LENGTH, tweet_sequence_length=SEQUENCE_LENGTH, batch_size=8)
-PREPARE = {"imdb": data.prepare_imdb, "sentiment140": data.prepare_sentiment140}
+    tweets_test_limit=None, sequence_length=SEQUENCE_LENGTH, batch_size=8)
+PREPARE = {"imdb": data.prepare_imdb,
+           "sentiment140": lambda profile, **options: data.prepare_sentiment140(profile, SEQUENCE_LENGTH, **options)}
 
 
 def coded_text(k: int, body=BODY) -> str:

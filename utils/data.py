@@ -419,7 +419,8 @@ def read_sentiment140_csv(path, drop_neutral: bool = True) -> tuple[list[str], n
             labels.append(label)
     except csv.Error as error:  # e.g. a field beyond csv.field_size_limit()
         raise DataError(
-            f"{path.name}, line {reader.line_num}: unreadable CSV ({_brief(error)}); fix or delete that row."
+            f"{path.name}, line {row_end + 1}: unreadable CSV ({_brief(error)}); a quote left open there may "
+            "run on over the lines after it: fix or delete that row."
         ) from None
     if not texts:
         raise DataError(f"{path} holds no labeled tweets: is it a Sentiment140 CSV file?")

@@ -58,7 +58,21 @@ def test_word_map_places_each_known_word_once_and_skips_unknown_ones():
                                                     "negative": ["bad", "awful"], "neutral": ["film"]})
     ax = fig.axes[0]
     assert sorted(text.get_text() for text in ax.texts) == ["awful", "bad", "film", "good", "great"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["positive", "negative", "neutral"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["5 most frequent words", "positive", "negative",
+                                                                   "neutral"]
     assert ax.get_xlabel() and ax.get_ylabel()
     with np.testing.assert_raises_regex(ValueError, "at least two words"):
         plots.plot_word_map(vectors, vocabulary, {"positive": ["superb"]})
+
+
+def test_gate_heatmaps_show_the_units_that_move_most():
+    rng = np.random.default_rng(0)
+    gates = rng.uniform(0.45, 0.55, size=(12, 64))  # 12 tokens, 64 units, nearly constant
+    gates[:, [3, 40, 41]] = np.linspace(0, 1, 12)[:, None]  # three units that move
+    assert plots.most_active_units(gates, 3).tolist() == [3, 40, 41]
+    fig = plots.plot_gates([f"t{i}" for i in range(12)], {"input gate": gates}, np.linspace(0.2, 0.8, 12),
+                           n_units=3)
+    heatmap = fig.axes[0]
+    assert [label.get_text() for label in heatmap.get_yticklabels()] == ["3", "40", "41"]
+    assert heatmap.images[0].get_array().shape == (3, 12)
+    assert heatmap.images[0].get_clim() == (0.0, 1.0), "sigmoid gates on one 0-1 scale"

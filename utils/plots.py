@@ -202,21 +202,38 @@ def plot_gradient_norms(norms: dict[str, np.ndarray], title: str = "Vanishing gr
     return fig
 
 
+def most_active_units(values, n: int) -> np.ndarray:
+    """Indices of the ``n`` units whose activation varies most over the tokens
+    (``values``: tokens x units), in unit order."""
+    values = np.asarray(values)
+    return np.sort(np.argsort(-values.std(axis=0))[:n])
+
+
 def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=None,
-               title: str = "Gates over one review"):
-    """Heatmaps of gate activations (units x tokens) and, optionally, the
-    prediction after each prefix of the text."""
+               title: str = "Gates over one review", n_units: int = 8):
+    """Heatmaps of gate activations over one text and, optionally, the
+    prediction after each prefix of the text.
+
+    Each heatmap shows the ``n_units`` units that move most over this text
+    (their indices on the axis): a slide cannot show 64 rows. Sigmoid gates
+    share one colour scale from 0 (closed) to 1 (open).
+    """
     rows = len(gates) + (probabilities is not None)
-    fig, axes = plt.subplots(rows, 1, figsize=(max(8, 0.32 * len(tokens)), 1.9 * rows),
+    fig, axes = plt.subplots(rows, 1, figsize=(max(8, 0.32 * len(tokens)), 1.6 + 0.22 * n_units * rows),
                              sharex=True, squeeze=False)
     axes = axes[:, 0]
     for ax, (name, values) in zip(axes, gates.items()):
         values = np.asarray(values)
-        image = ax.imshow(values.T, aspect="auto", cmap="coolwarm" if values.min() < 0 else "viridis",
-                          interpolation="nearest")
+        units = most_active_units(values, n_units)
+        signed = values.min() < 0
+        image = ax.imshow(values[:, units].T, aspect="auto", interpolation="nearest",
+                          cmap="coolwarm" if signed else "viridis",
+                          vmin=None if signed else 0.0, vmax=None if signed else 1.0)
+        ax.set_yticks(np.arange(len(units)), [str(u) for u in units], fontsize=7)
         ax.set_ylabel(f"{name}\n(unit)")
         ax.grid(False)
-        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
+        colorbar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
+        colorbar.set_label("value" if signed else "0 closed … 1 open", fontsize=8)
     if probabilities is not None:
         ax = axes[-1]
         ax.plot(np.arange(len(tokens)), 100 * np.asarray(probabilities), "o-", color="#4c72b0")
@@ -227,36 +244,49 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
         fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02).ax.set_visible(False)
     axes[-1].set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
     axes[-1].set_xlabel("token")
-    fig.suptitle(title)
+    fig.suptitle(f"{title} ({n_units} most active units per row)")
     fig.tight_layout()
     return fig
 
 
 def plot_word_map(vectors, vocabulary: list[str], groups: dict[str, list[str]],
-                  title: str = "Word vectors, projected on their top two principal components"):
-    """The chosen words' vectors in 2-D (their top two principal
-    components), one color per group; words missing from ``vocabulary`` are skipped."""
+                  title: str = "Word vectors, projected on their top two principal components",
+                  n_background: int = 2_000):
+    """The chosen words' vectors in 2-D, one colour per group, over the cloud
+    of the ``n_background`` most frequent words.
+
+    The projection (the top two principal components) is fitted on those
+    frequent words, not on the chosen ones, so the picture does not depend on
+    which words were picked. Words missing from ``vocabulary`` are skipped.
+    """
     words = [(group, word) for group, members in groups.items() for word in members if word in vocabulary]
     if len(words) < 2:
         raise ValueError("Give at least two words that are in the vocabulary to draw a word map.")
-    points = np.asarray(vectors)[[vocabulary.index(word) for _, word in words]]
-    points = points - points.mean(axis=0)
-    _, _, directions = np.linalg.svd(points, full_matrices=False)
-    xy = points @ directions[:2].T
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    vectors = np.asarray(vectors)
+    background = vectors[2:2 + n_background]  # ids 0 and 1 are padding and [UNK]; then by frequency
+    center = background.mean(axis=0)
+    _, _, directions = np.linalg.svd(background - center, full_matrices=False)
+    project = lambda rows: (rows - center) @ directions[:2].T
+    xy = project(vectors[[vocabulary.index(word) for _, word in words]])
+    fig, ax = plt.subplots(figsize=(8, 6))
+    cloud = project(background)
+    ax.scatter(cloud[:, 0], cloud[:, 1], s=3, color="#d0d0d0", label=f"{len(cloud):,} most frequent words")
     palette = itertools.cycle(["#8c8c8c", "#55a868", "#8172b2"])
     for group in groups:
         rows = [i for i, (g, _) in enumerate(words) if g == group]
         if not rows:
             continue
         color = CLASS_COLORS.get(group, None) or next(palette)
-        ax.scatter(xy[rows, 0], xy[rows, 1], color=color, label=group)
-        for i in rows:
-            ax.annotate(words[i][1], xy[i], xytext=(3, 3), textcoords="offset points", fontsize=9, color=color)
-    ax.set_xlabel("first principal component")
+        ax.scatter(xy[rows, 0], xy[rows, 1], color=color, label=group, zorder=3)
+        for k, i in enumerate(rows):
+            # Alternate the label side so that neighbours' labels do not sit on each other.
+            offset = (4, 4) if k % 2 == 0 else (-4, -10)
+            ax.annotate(words[i][1], xy[i], xytext=offset, textcoords="offset points", fontsize=9, color=color,
+                        ha="left" if k % 2 == 0 else "right", zorder=4)
+    ax.set_xlabel("first principal component (of the frequent words)")
     ax.set_ylabel("second principal component")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(loc="best", fontsize=8)
     return fig
 
 

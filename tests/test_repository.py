@@ -33,8 +33,9 @@ def test_notebook_is_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_first_code_cell_is_the_setup_call(path):
-    source = "".join(code_cells(path)[0]["source"])
-    assert source.rstrip().endswith("course = config.setup()"), f"{path.name} must start with config.setup()"
+    source = "".join(code_cells(path)[0]["source"]).rstrip()
+    calls = ("course = config.setup()", f'course = config.setup(notebook="{path.name[:2]}")')
+    assert source.endswith(calls), f"{path.name} must start with {calls[1]} (or {calls[0]})"
     assert "sys.path" not in "".join("".join(c["source"]) for c in code_cells(path))
 
 

@@ -5,6 +5,10 @@ moves the prediction, the prediction after every prefix of a text, and
 
 from __future__ import annotations
 
+import math
+import numbers
+import statistics
+
 import keras
 import numpy as np
 
@@ -39,6 +43,27 @@ def most_confident_mistakes(texts, labels, probabilities, n: int = 5) -> list[di
     confidence = np.abs(probabilities[wrong] - 0.5)
     return [{"text": texts[i], "label": int(labels[i]), "probability": float(probabilities[i])}
             for i in wrong[np.argsort(-confidence)][:n]]
+
+
+def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy of ``correct`` out of ``total``.
+
+    The accuracies ``a`` for which the measured share ``p = correct / total``
+    lies within ``z`` standard errors, ``(p - a)^2 = z^2 a (1 - a) / total``,
+    with ``z`` the normal quantile of ``confidence`` (1.96 for 95 %). Unlike
+    ``p +- z sqrt(p (1 - p) / total)`` it stays inside [0, 1] and does not
+    shrink to a point at 0 % or 100 %.
+    """
+    counts = isinstance(correct, numbers.Integral) and isinstance(total, numbers.Integral)
+    if not (counts and 0 <= correct <= total and total > 0):
+        raise ValueError(f"Give whole counts with 0 <= correct <= total and total > 0, got {correct}/{total}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1 (e.g. 0.95), got {confidence}.")
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+    total, share, z2n = int(total), correct / total, z * z / total
+    center = (share + z2n / 2) / (1 + z2n)
+    half_width = z / (1 + z2n) * math.sqrt(share * (1 - share) / total + z2n / (4 * total))
+    return max(0.0, center - half_width), min(1.0, center + half_width)
 
 
 def input_gradient_norms(model, ids, labels) -> np.ndarray:

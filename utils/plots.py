@@ -76,21 +76,29 @@ def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90
     return fig
 
 
-def plot_length_coverage(coverage: dict[str, dict[int, dict[str, float]]]):
+def plot_length_coverage(coverage: dict[str, dict[int, dict[str, float]]],
+                         chosen: dict[str, list[tuple[int, str]]] | None = None):
     """How much text each candidate sequence length keeps, per data set.
 
-    ``coverage`` maps a data set name to :func:`utils.data.length_coverage`.
+    ``coverage`` maps a data set name to :func:`utils.text.length_coverage`;
+    ``chosen`` maps a data set name to the lengths the course uses, as
+    ``(length, label)`` pairs, each drawn as a labelled vertical line.
     """
     fig, axes = plt.subplots(1, len(coverage), figsize=(6 * len(coverage), 4), squeeze=False)
     for ax, (name, table) in zip(axes[0], coverage.items()):
         lengths = sorted(table)
         ax.plot(lengths, [100 * table[n]["texts_whole"] for n in lengths], "o-", label="texts kept whole")
         ax.plot(lengths, [100 * table[n]["tokens_kept"] for n in lengths], "s-", label="tokens kept")
+        for length, label in (chosen or {}).get(name, []):
+            ax.axvline(length, color="#8c8c8c", linestyle="--", linewidth=1)
+            ax.annotate(f"{label}: {length}", xy=(length, 0.02), xycoords=("data", "axes fraction"),
+                        xytext=(3, 0), textcoords="offset points", rotation=90, va="bottom", ha="left",
+                        fontsize=9, color="#505050")
         ax.set_title(f"{name}: what a sequence length keeps")
         ax.set_xlabel("sequence length (tokens)")
         ax.set_ylabel("kept (%)")
         ax.set_ylim(0, 101)
-        ax.legend(loc="lower right")
+        ax.legend(loc="center right")  # the curves rise to the top right; the marks' labels sit low
     return fig
 
 
@@ -367,4 +375,36 @@ def plot_memory(distances, accuracy: dict[str, list[float]]):
     ax.set_ylim(40, 102)
     ax.set_title("Long-range memory: remember one token for d steps")
     ax.legend()
+    return fig
+
+
+def plot_accuracy_intervals(rows: list[dict], title: str, label_key: str = "model", confidence: float = 0.95):
+    """Test accuracy of a few runs with their confidence intervals as error bars.
+
+    Each row holds ``test_accuracy`` and ``interval``, a ``(low, high)`` pair
+    around it (e.g. :func:`utils.evaluation.accuracy_interval`), both 0 to 1;
+    ``confidence`` only labels the axis.
+    """
+    for row in rows:
+        low, high = row["interval"]
+        if not low <= row["test_accuracy"] <= high:
+            raise ValueError(f"{row[label_key]}: interval {row['interval']} does not contain the accuracy "
+                             f"{row['test_accuracy']}; pass (low, high) around it.")
+    accuracy = np.array([100 * row["test_accuracy"] for row in rows])
+    below = accuracy - np.array([100 * row["interval"][0] for row in rows])
+    above = np.array([100 * row["interval"][1] for row in rows]) - accuracy
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(1.5 * len(rows) + 3, 4))
+    ax.errorbar(x, accuracy, yerr=[below, above], fmt="o", color="#4c72b0", capsize=6, markersize=7)
+    for k, value in enumerate(accuracy):
+        ax.annotate(f"{value:.1f}", (x[k], value), xytext=(8, 0), textcoords="offset points", va="center",
+                    fontsize=9)
+    ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
+    ax.set_xticks(x, [str(row[label_key]) for row in rows])
+    ax.set_xlim(-0.5, len(rows) - 0.5)
+    ax.set_xlabel(label_key.replace("_", " "))
+    ax.set_ylabel(f"test accuracy (%), {100 * confidence:g} % interval")
+    ax.set_ylim(min(45, float((accuracy - below).min()) - 5), 100)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
     return fig

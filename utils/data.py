@@ -562,15 +562,14 @@ def split_validation(dataset, validation_fraction: float = 0.1, seed: int = SHUF
     return keep(False), keep(True)
 
 
-def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post", truncating: str = "pre",
-                 batching: str = "bucketed", validation_fraction: float = 0.1,
-                 seed: int = SHUFFLE_SEED, data_dir=None) -> PreparedData:
-    """IMDB ready for training: splits, vectorizer (train text only), pipelines.
+def imdb_text_splits(profile, validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED, data_dir=None):
+    """``(train, validation, test)``: the course's IMDB split as raw ``(text, label)`` datasets.
 
-    ``sequence_length`` (the most tokens kept per review) defaults to the profile's.
-    Where the movie of each review is known (:func:`imdb_movies`), validation
-    holds out whole movies, as the test set does; a random validation set
-    rewards memorizing the training movies' names.
+    The reviews :func:`prepare_imdb` trains, validates and tests on, before
+    vectorization: for models that read text their own way (the bag-of-words
+    baseline, the reference configurations). Where the movie of each review is
+    known (:func:`imdb_movies`), validation holds out whole movies, as the test
+    set does; a random validation set rewards memorizing the training movies' names.
     """
     train = load_imdb("train", data_dir=data_dir, limit=profile.imdb_train_limit)
     test = load_imdb("test", data_dir=data_dir, limit=profile.imdb_test_limit)
@@ -578,22 +577,37 @@ def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "po
     if movies is None:
         print("No movie ids in this copy of IMDB (tensorflow_datasets has none): validation reviews are "
               "drawn at random, share movies with training and read 1.5 to 2.5 points above the test set.")
+    train, validation = split_validation(train, validation_fraction, seed, groups=movies)
+    return train, validation, test
+
+
+def prepare_imdb(profile, sequence_length: int | None = None, padding: str = "post", truncating: str = "pre",
+                 batching: str = "bucketed", validation_fraction: float = 0.1,
+                 seed: int = SHUFFLE_SEED, data_dir=None) -> PreparedData:
+    """IMDB ready for training: splits (:func:`imdb_text_splits`), vectorizer
+    (train text only), pipelines.
+
+    ``sequence_length`` (the most tokens kept per review) defaults to the profile's.
+    """
+    train, validation, test = imdb_text_splits(profile, validation_fraction, seed, data_dir)
     return prepare(train, test, profile.max_tokens, sequence_length or profile.sequence_length,
-                   profile.batch_size, padding=padding, truncating=truncating, batching=batching,
-                   validation_fraction=validation_fraction, seed=seed, groups=movies)
+                   profile.batch_size, padding=padding, truncating=truncating, batching=batching, seed=seed,
+                   validation=validation)
 
 
 def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
             padding: str = "post", truncating: str = "pre", batching: str = "bucketed",
-            validation_fraction: float = 0.1,
-            seed: int = SHUFFLE_SEED, standardize=standardize_review, groups=None) -> PreparedData:
+            validation_fraction: float = 0.1, seed: int = SHUFFLE_SEED, standardize=standardize_review,
+            groups=None, validation=None) -> PreparedData:
     """Split a validation set off ``train``, adapt the vectorizer, build pipelines.
 
     ``batching`` (see :func:`make_pipeline`) applies to training and
     validation; the test batches keep the order of ``test_texts``, padded to
     their longest text (``"bucketed"``) or to ``sequence_length`` (``"fixed"``).
+    A ``validation`` set held out already is used as it is, and ``train`` whole.
     """
-    train, validation = split_validation(train, validation_fraction, seed, groups)
+    if validation is None:
+        train, validation = split_validation(train, validation_fraction, seed, groups)
     vectorizer = make_vectorizer(train, max_tokens, standardize=standardize)
     pipe = functools.partial(make_pipeline, vectorizer=vectorizer, batch_size=batch_size,
                              sequence_length=sequence_length, padding=padding, truncating=truncating)

@@ -46,6 +46,40 @@ class ForgetGateBias(keras.initializers.Initializer):
         return {"value": self.value}
 
 
+@keras.saving.register_keras_serializable(package="rnn_course")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Element-wise maximum over the real time steps of ``(batch, time, features)``.
+
+    Keras' ``GlobalMaxPooling1D`` ignores the mask, so padding would take part
+    in the maximum: a recurrent layer outputs zeros there (cuDNN, or inside
+    ``Bidirectional``) or repeats its last state, and a zero beats every
+    negative state. Here masked steps never win; a row without any real step
+    pools to zeros.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return keras.ops.max(inputs, axis=1)
+        real = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
+        pooled = keras.ops.max(keras.ops.where(real, inputs, float("-inf")), axis=1)
+        return keras.ops.where(keras.ops.any(real, axis=1), pooled, keras.ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # one vector per text: nothing left to mask
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+# What the classifier reads from the top layer's states (``"last"``: its final state).
+# GlobalAveragePooling1D honours the mask: it averages the real steps only.
+POOLINGS = {"last": None, "max": MaskedGlobalMaxPooling1D, "mean": keras.layers.GlobalAveragePooling1D}
+
+
 def build_rnn_classifier(
     cell: str,
     vocab_size: int,
@@ -61,6 +95,8 @@ def build_rnn_classifier(
     ema_momentum: float | None = None,
     embeddings=None,
     sequence_length: int | None = None,
+    bidirectional: bool = False,
+    pooling: str = "last",
     name: str | None = None,
 ) -> keras.Model:
     """Token ids -> Embedding -> ``depth`` recurrent layers -> sigmoid.
@@ -75,11 +111,23 @@ def build_rnn_classifier(
     the averaged weights. ``embeddings`` (``(vocab_size, embedding_dim)``,
     e.g. :func:`utils.embeddings.ppmi_svd_embeddings`) are the Embedding
     layer's initial weights instead of random ones; they train with the rest.
+
+    ``bidirectional`` wraps each recurrent layer in ``keras.layers.Bidirectional``:
+    a second copy reads the review from its end, and the two states are
+    concatenated (twice the state size and twice the recurrent parameters;
+    masking and cuDNN eligibility are kept). ``pooling`` says what the
+    classifier reads: ``"last"`` the state after the last real token, ``"max"``
+    or ``"mean"`` the element-wise maximum or mean of the top layer's states
+    over the real tokens (padding is masked out, see
+    :class:`MaskedGlobalMaxPooling1D`). The defaults build the course's models
+    unchanged: same layers, names and weights for the same seed.
     """
     if cell not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: use one of {', '.join(CELLS)}.")
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}.")
+    if pooling not in POOLINGS:
+        raise ValueError(f"Unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}.")
     if embeddings is not None and tuple(embeddings.shape) != (vocab_size, embedding_dim):
         raise ValueError(f"embeddings must have shape (vocab_size, embedding_dim) = "
                          f"({vocab_size}, {embedding_dim}), got {tuple(embeddings.shape)}: build them "
@@ -97,12 +145,21 @@ def build_rnn_classifier(
                                name="embedding")(inputs)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for level in range(1, depth + 1):
-        # Lower layers hand their whole sequence of states to the next layer.
-        x = layer(units, return_sequences=level < depth, name=f"{cell}_{level}")(x)
+        # Lower layers hand their whole sequence of states to the next layer, and so
+        # does the top one when the states are pooled over time.
+        recurrent = layer(units, return_sequences=level < depth or pooling != "last", name=f"{cell}_{level}")
+        if bidirectional:
+            recurrent = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{cell}_{level}")
+        x = recurrent(x)
+    if pooling != "last":
+        x = POOLINGS[pooling](name=f"{pooling}_over_time")(x)
     x = keras.layers.Dropout(dropout, name="state_dropout")(x)
     # float32 output even under mixed precision, for a numerically sound loss.
     outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive_probability")(x)
-    model = keras.Model(inputs, outputs, name=name or (cell if depth == 1 else f"{cell}_x{depth}"))
+    if name is None:
+        name = ("bidirectional_" if bidirectional else "") + (cell if depth == 1 else f"{cell}_x{depth}")
+        name += "" if pooling == "last" else f"_{pooling}_pool"
+    model = keras.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm,
                                         use_ema=ema_momentum is not None,

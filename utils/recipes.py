@@ -51,9 +51,8 @@ class Recipe:
         """The keyword arguments of :func:`utils.models.build_rnn_classifier`."""
         return dict(units=self.units, depth=self.depth, embedding_dim=self.embedding_dim,
                     dropout=self.dropout, learning_rate=self.learning_rate, clipnorm=self.clipnorm,
-                    ema_momentum=self.ema_momentum, mask_zero=self.mask_zero, name=self.model,
-                    **({"bidirectional": True} if self.bidirectional else {}),
-                    **({"pooling": self.pooling} if self.pooling != "last" else {}))
+                    ema_momentum=self.ema_momentum, mask_zero=self.mask_zero, bidirectional=self.bidirectional,
+                    pooling=self.pooling, name=self.model)
 
 
 def _imdb(model: str, cell: str, **options) -> Recipe:

@@ -21,7 +21,7 @@ def test_each_recipe_builds_the_model_it_describes(key, tmp_path, monkeypatch):
     vectors = keras.random.normal((vocab, rec.embedding_dim)) if rec.word_vectors else None
     model = recipes.build_course_model(rec, course, word_vectors=None if vectors is None else vectors.numpy())
     layers = models.recurrent_layers(model)
-    assert model.name == rec.model and len(layers) == rec.depth
+    assert model.name == rec.model and len(layers) == rec.depth * (2 if rec.bidirectional else 1)
     assert all(type(layer) is models.CELLS[rec.cell] and layer.units == rec.units for layer in layers)
     assert model.get_layer("embedding").output_dim == rec.embedding_dim
     assert model.get_layer("embedding").input_dim == vocab

@@ -192,7 +192,15 @@ def build_gru(vocab_size: int, **options) -> keras.Model:
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    return [layer for layer in model.layers if isinstance(layer, tuple(CELLS.values()))]
+    """The model's recurrent layers, bottom to top; a ``Bidirectional`` layer
+    counts as its forward and its backward layer."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            found += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, tuple(CELLS.values())):
+            found.append(layer)
+    return found
 
 
 def cudnn_problems(layer: keras.layers.Layer) -> list[str]:

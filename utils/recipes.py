@@ -74,6 +74,10 @@ RECIPES = {
                                    batching="fixed", epochs=5),
     ("imdb", "lstm"): _imdb("lstm", "lstm", word_vectors=True, patience=2),
     ("imdb", "gru"): _imdb("gru", "gru", learning_rate=2e-3, word_vectors=True, patience=2),
+    # Notebook 06's comparison: read both ways, or pool over all states. Sized to teach, not to
+    # win: 200 tokens and 2 epochs, random embeddings, so that four variants fit in minutes.
+    ("imdb", "bidirectional_lstm"): _imdb("bidirectional_lstm", "lstm", bidirectional=True, sequence_length=200,
+                                          epochs=2, patience=2),
     ("sentiment140", "simple_rnn"): _tweets("simple_rnn", "simple_rnn"),
     ("sentiment140", "stacked_rnn"): _tweets("stacked_rnn", "simple_rnn", depth=2),
     ("sentiment140", "lstm"): _tweets("lstm", "lstm"),

@@ -47,6 +47,7 @@ class Profile:
     memory_distances: tuple[int, ...]  # long-range memory task: marker distances (steps)
     memory_train_size: int  # training sequences per distance
     memory_epochs: int
+    memory_seeds: int  # initializations per network and distance
     epochs: int  # upper bound; a recipe may ask for fewer, early stopping may end sooner
 
 
@@ -61,9 +62,10 @@ PROFILES = {
         sequence_length=600,
         tweet_max_tokens=10_000,
         batch_size=128,
-        memory_distances=(1, 10, 40, 80),
-        memory_train_size=4_000,
+        memory_distances=(5, 10, 20, 40, 60),
+        memory_train_size=2_048,
         memory_epochs=8,
+        memory_seeds=3,
         epochs=8,
     ),
     "smoke": Profile(
@@ -76,9 +78,10 @@ PROFILES = {
         sequence_length=100,
         tweet_max_tokens=3_000,
         batch_size=64,
-        memory_distances=(1, 10),
-        memory_train_size=1_000,
-        memory_epochs=2,
+        memory_distances=(5,),
+        memory_train_size=256,
+        memory_epochs=1,
+        memory_seeds=2,
         epochs=3,
     ),
 }

@@ -47,6 +47,32 @@ class ForgetGateBias(keras.initializers.Initializer):
 
 
 @keras.saving.register_keras_serializable(package="rnn_course")
+class UpdateGateBias(keras.initializers.Initializer):
+    """GRU bias: ``value`` for the update gate z, 0 for everything else.
+
+    Keras' GRU computes ``h_t = z * h_{t-1} + (1 - z) * candidate`` and lays
+    each bias out as ``[update z, reset r, candidate]``; with ``reset_after``
+    (the cuDNN setting) the bias has two rows, for the input and the
+    recurrent kernel, and ``z`` sees their sum, so the first row carries
+    ``value``. Keras starts every bias at 0: z = sigma(0) = 0.5 keeps half of
+    the state per step; sigma(3) = 0.95 keeps most of it, like
+    :class:`ForgetGateBias` for the LSTM.
+    """
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        units = shape[-1] // 3
+        row = keras.ops.concatenate([keras.ops.full((units,), self.value), keras.ops.zeros((2 * units,))])
+        bias = row if len(shape) == 1 else keras.ops.stack([row, keras.ops.zeros((3 * units,))])
+        return keras.ops.cast(bias, dtype or "float32")
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="rnn_course")
 class MaskedGlobalMaxPooling1D(keras.layers.Layer):
     """Element-wise maximum over the real time steps of ``(batch, time, features)``.
 
@@ -92,6 +118,7 @@ def build_rnn_classifier(
     learning_rate: float = 2e-3,
     clipnorm: float | None = 1.0,
     forget_bias: float | None = None,
+    update_bias: float | None = None,
     ema_momentum: float | None = None,
     embeddings=None,
     sequence_length: int | None = None,
@@ -105,9 +132,10 @@ def build_rnn_classifier(
     inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips the
     gradient norm, the standard remedy for exploding gradients in RNNs.
     ``forget_bias`` (LSTM only) sets the forget gate's initial bias
-    (Keras' default: 1), see :class:`ForgetGateBias`. ``ema_momentum`` makes
-    the optimizer keep an exponential moving average of the weights (Polyak
-    averaging); :func:`utils.training.train_classifier` validates and keeps
+    (Keras' default: 1), see :class:`ForgetGateBias`; ``update_bias`` (GRU
+    only) the update gate's (Keras' default: 0), see :class:`UpdateGateBias`.
+    ``ema_momentum`` makes the optimizer keep an exponential moving average of
+    the weights (Polyak averaging); :func:`utils.training.train_classifier` validates and keeps
     the averaged weights. ``embeddings`` (``(vocab_size, embedding_dim)``,
     e.g. :func:`utils.embeddings.ppmi_svd_embeddings`) are the Embedding
     layer's initial weights instead of random ones; they train with the rest.
@@ -137,6 +165,10 @@ def build_rnn_classifier(
         if cell != "lstm":
             raise ValueError(f"forget_bias applies to an LSTM only, not to {cell!r}.")
         layer = functools.partial(layer, unit_forget_bias=False, bias_initializer=ForgetGateBias(forget_bias))
+    if update_bias is not None:
+        if cell != "gru":
+            raise ValueError(f"update_bias applies to a GRU only, not to {cell!r}.")
+        layer = functools.partial(layer, bias_initializer=UpdateGateBias(update_bias))
     if cell != "simple_rnn" and config.gpu_count():
         # On a GPU, insist on cuDNN: Keras then refuses a non-eligible layer.
         layer = functools.partial(layer, use_cudnn=True)

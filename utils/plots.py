@@ -359,22 +359,94 @@ def plot_accuracy_vs_time(records: list[dict]):
     return fig
 
 
-def plot_memory(distances, accuracy: dict[str, list[float]]):
-    """Accuracy on the long-range memory task against the marker's distance."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    # Lines often coincide (at 100 %): shrinking markers and varied dashes keep each visible.
+def plot_gradient_flow(curves: dict[str, np.ndarray], title: str = "Gradient flow through time at initialization"):
+    """``||dh_T/ds_t||`` against the distance ``T - t`` (log scale), one line
+    per cell: :func:`utils.gradients.gradient_flow`."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    styles = {"SimpleRNN": ":", "LSTM": "-", "GRU": "--"}
+    for label, values in curves.items():
+        linestyle = next((style for family, style in styles.items() if label.startswith(family)), "-")
+        ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label)
+    ax.axhline(1, color="gray", linewidth=1, label="norm 1: the gradient neither shrinks nor grows")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance T − t (time steps back from the last state)")
+    ax.set_ylabel("‖∂h_T / ∂s_t‖ (spectral norm, log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def plot_clipping(runs: dict[str, dict[str, np.ndarray]], title: str = "Exploding gradients and clipping",
+                  threshold: float | None = None, smoothing: int = 10):
+    """Loss and gradient norm (before clipping) per training step, one color
+    per clipping setting: :func:`utils.gradients.clipping_experiment`. Each
+    seed is one line, the first bold; the loss is a running mean over
+    ``smoothing`` steps (one batch's loss is noisy), the gradient norm is raw,
+    so that every spike shows."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharex=True)
+    window = np.ones(smoothing) / smoothing
+    panels = (("loss", f"training loss (running mean of {smoothing} steps, log scale)",
+               lambda row: np.convolve(row, window, mode="valid"), smoothing),
+              ("grad_norm", "global gradient norm before clipping (log scale)", lambda row: row, 1))
+    for color, (label, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], runs.items()):
+        for ax, (key, _, transform, first_step) in zip(axes, panels):
+            for seed, row in enumerate(np.atleast_2d(record[key])):
+                values = transform(row)
+                ax.plot(np.arange(first_step, first_step + len(values)), values, color=color,
+                        linewidth=1.4 if seed == 0 else 0.7, alpha=1.0 if seed == 0 else 0.45,
+                        label=label if seed == 0 else None)
+    if threshold is not None:
+        axes[1].axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"threshold {threshold:g}")
+    for ax, (_, ylabel, _, _) in zip(axes, panels):
+        ax.set_yscale("log")
+        ax.set_xlabel("training step (one batch)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _memory_title(distances, accuracy: dict[str, np.ndarray], held: float = 0.9) -> str:
+    """The finding, read from the measurements: who holds the longest distance."""
+    holders = [f"“{label}”" for label, values in accuracy.items() if np.mean(np.asarray(values)[-1]) >= held]
+    if not holders or len(holders) == len(accuracy):
+        who = "every network" if holders else "no network"
+    else:
+        who = "only " + (" and ".join(holders) if len(holders) <= 2 else ", ".join(holders[:-1]) +
+                         f" and {holders[-1]}")
+    return f"Over {max(distances):g} steps, {who} kept the marker (mean ≥ {100 * held:.0f} %)"
+
+
+def plot_memory(distances, accuracy: dict[str, np.ndarray], title: str | None = None):
+    """Accuracy on the long-range memory task against the marker's distance:
+    the mean over seeds, with bars from the worst to the best seed.
+
+    ``accuracy`` maps a network to an array ``(distances, seeds)``
+    (:func:`utils.memory_task.run_memory_experiment`; one seed: a list per
+    distance). The default title states who held the longest distance.
+    """
+    distances = np.asarray(distances, dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    # Lines often coincide (at 100 % and at chance): shrinking markers, varied dashes and a small
+    # sideways shift per network keep each visible.
     styles = itertools.cycle(zip(("o", "s", "^", "D", "v"), (11, 8, 6, 4, 3), ("-", "--", "-.", ":", "-")))
-    for (cell, values), (marker, size, line) in zip(accuracy.items(), styles):
-        ax.plot(distances, 100 * np.asarray(values), marker=marker, markersize=size, linestyle=line,
-                label=cell)
+    shifts = 1.04 ** (np.arange(len(accuracy)) - (len(accuracy) - 1) / 2)
+    for (label, values), (marker, size, line), shift in zip(accuracy.items(), styles, shifts):
+        values = 100 * np.asarray(values, dtype=float).reshape(len(distances), -1)
+        mean = values.mean(axis=1)
+        spread = np.stack([mean - values.min(axis=1), values.max(axis=1) - mean])
+        ax.errorbar(distances * shift, mean, yerr=spread, marker=marker, markersize=size, linestyle=line,
+                    capsize=4, label=f"{label} ({values.shape[1]} seeds)")
     ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
     ax.set_xscale("log")
-    ax.set_xticks(distances, [str(d) for d in distances])
+    ax.set_xticks(distances, [f"{d:g}" for d in distances])
+    ax.minorticks_off()
     ax.set_xlabel("distance of the marker from the end (time steps, log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(40, 102)
-    ax.set_title("Long-range memory: remember one token for d steps")
-    ax.legend()
+    ax.set_ylabel("test accuracy (%): mean, bars from worst to best seed")
+    ax.set_ylim(35, 103)
+    ax.set_title(title or _memory_title(distances, accuracy))
+    ax.legend(fontsize=9, loc="lower left")
     return fig
 
 

@@ -76,3 +76,27 @@ def test_gate_heatmaps_show_the_units_that_move_most():
     assert [label.get_text() for label in heatmap.get_yticklabels()] == ["3", "40", "41"]
     assert heatmap.images[0].get_array().shape == (3, 12)
     assert heatmap.images[0].get_clim() == (0.0, 1.0), "sigmoid gates on one 0-1 scale"
+
+
+def comparison_records():
+    return [{"dataset": dataset, "model": model, "test_accuracy": accuracy, "train_seconds": seconds,
+             "interval": (accuracy - 0.01, accuracy + 0.02)}
+            for dataset, model, accuracy, seconds in (("imdb", "lstm", 0.89, 300.0),
+                                                      ("imdb", "bag_of_words", 0.9, 40.0),
+                                                      ("sentiment140", "gru", 0.76, 30.0))]
+
+
+def test_accuracy_overview_carries_each_interval_as_an_error_bar():
+    fig = plots.plot_accuracy_overview(comparison_records())
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["lstm", "bag of words", "gru"]
+    segments = [segment for collection in ax.collections for segment in collection.get_segments() if len(segment)]
+    spans = sorted(round(float(top[1] - bottom[1]), 6) for bottom, top in segments)
+    assert spans == [3.0, 3.0, 3.0], "each bar spans its interval: 1 point below, 2 above"
+
+
+def test_accuracy_vs_time_has_one_panel_per_data_set():
+    fig = plots.plot_accuracy_vs_time(comparison_records())
+    assert [ax.get_title() for ax in fig.axes] == ["imdb: accuracy against training time",
+                                                   "sentiment140: accuracy against training time"]
+    assert sorted(text.get_text() for text in fig.axes[0].texts) == ["bag of words", "lstm"]

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from utils import config
-from utils.results import MODEL_ORDER, order_key
+from utils.results import order_key
 
 plt.rcParams.update({
     "figure.dpi": 100,
@@ -305,24 +305,29 @@ def _ordered(records):
 
 
 def plot_accuracy_overview(records: list[dict]):
-    """Test accuracy per model, one group of bars per data set."""
+    """Test accuracy per model, one group of bars per data set, with each
+    record's ``interval`` (``(low, high)``, 0 to 1) as an error bar where given."""
     datasets = sorted({r["dataset"] for r in records})
-    names = [m for m in MODEL_ORDER if any(r["model"] == m for r in records)]
+    names = sorted({r["model"] for r in records}, key=lambda name: order_key({"model": name}))
     width = 0.8 / max(len(datasets), 1)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = plt.subplots(figsize=(max(9, 1.5 * len(names)), 4.8))
     for k, dataset in enumerate(datasets):
         by_model = {r["model"]: r for r in records if r["dataset"] == dataset}
-        values = [100 * by_model[m]["test_accuracy"] if m in by_model else np.nan for m in names]
+        values = np.array([100 * by_model[m]["test_accuracy"] if m in by_model else np.nan for m in names])
+        errors = np.array([[values[i] - 100 * by_model[m]["interval"][0], 100 * by_model[m]["interval"][1] - values[i]]
+                           if m in by_model and "interval" in by_model[m] else [0.0, 0.0]
+                           for i, m in enumerate(names)]).T
         bars = ax.bar(np.arange(len(names)) + (k - (len(datasets) - 1) / 2) * width, values, width,
-                      label=dataset)
-        ax.bar_label(bars, fmt="{:.1f}", fontsize=9)
-    ax.set_xticks(np.arange(len(names)), names)
+                      yerr=errors, capsize=3, label=dataset)
+        ax.bar_label(bars, fmt="{:.1f}", fontsize=8, padding=6)
+    ax.set_xticks(np.arange(len(names)), [name.replace("_", " ") for name in names], rotation=15)
     ax.set_xlabel("model")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy (%), 95 % interval")
     ax.set_ylim(45, 100)
     ax.axhline(50, color="gray", linestyle=":", linewidth=1)
     ax.set_title("Test accuracy by model and data set")
     ax.legend()
+    fig.tight_layout()
     return fig
 
 
@@ -343,19 +348,20 @@ def plot_validation_curves(records: list[dict]):
 
 
 def plot_accuracy_vs_time(records: list[dict]):
-    """One point per run: training time against test accuracy."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for dataset, marker in zip(sorted({r["dataset"] for r in records}), "os^D"):
-        runs = [r for r in records if r["dataset"] == dataset]
-        ax.scatter([r["train_seconds"] for r in runs], [100 * r["test_accuracy"] for r in runs],
-                   marker=marker, s=60, label=dataset)
+    """Training time against test accuracy, one panel per data set (their
+    times and accuracies are not on one scale)."""
+    datasets = sorted({r["dataset"] for r in records})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        runs = _ordered([r for r in records if r["dataset"] == dataset])
+        ax.scatter([r["train_seconds"] for r in runs], [100 * r["test_accuracy"] for r in runs], s=60)
         for r in runs:
-            ax.annotate(r["model"], (r["train_seconds"], 100 * r["test_accuracy"]),
+            ax.annotate(r["model"].replace("_", " "), (r["train_seconds"], 100 * r["test_accuracy"]),
                         xytext=(5, 3), textcoords="offset points", fontsize=9)
-    ax.set_xlabel("training time (s, early stopping included)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy against training time")
-    ax.legend()
+        ax.set_xlabel("training time (s, early stopping included)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset}: accuracy against training time")
+    fig.tight_layout()
     return fig
 
 

@@ -89,7 +89,7 @@ def comparison_records():
 def test_accuracy_overview_carries_each_interval_as_an_error_bar():
     fig = plots.plot_accuracy_overview(comparison_records())
     ax = fig.axes[0]
-    assert [label.get_text() for label in ax.get_xticklabels()] == ["lstm", "bag of words", "gru"]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["lstm", "gru", "bag of words"]
     segments = [segment for collection in ax.collections for segment in collection.get_segments() if len(segment)]
     spans = sorted(round(float(top[1] - bottom[1]), 6) for bottom, top in segments)
     assert spans == [3.0, 3.0, 3.0], "each bar spans its interval: 1 point below, 2 above"

@@ -1,31 +1,31 @@
-"""Benchmark: the course's four models against the TensorFlow RNN tutorial.
+"""Benchmark: the course's models against reference configurations, in one process.
 
     python -m utils.bench                    # full: the numbers the README quotes
-    python -m utils.bench --profile smoke    # the fast check CI could run
+    python -m utils.bench --profile smoke    # the fast check (CI runs it)
 
-In one process, on the same IMDB data and machine, it trains and evaluates
-the course's SimpleRNN, stacked RNN, LSTM and GRU exactly as the notebooks
-build them, and the configuration of the TensorFlow tutorial "Text
-classification with an RNN" as a fixed baseline (vocabulary 1,000, embedding
-64 with masking, bidirectional LSTM 64, dense 64, logits, Adam 1e-4, batch 64,
-reviews padded per batch, 10 epochs). It prints one row per model and writes
-the table to ``results/benchmark_<cpu|gpu>.json``.
+On the same IMDB split as the course (validation by movie,
+:func:`utils.data.imdb_text_splits`) and the same machine, it trains and
+evaluates the course's SimpleRNN, stacked RNN, LSTM and GRU from their recipes
+(:mod:`utils.recipes`, exactly as the notebooks train them) and three
+references from :mod:`utils.baselines`: the TensorFlow tutorial "Text
+classification with an RNN" (the throughput baseline of the ``x baseline``
+column), the keras-io "Bidirectional LSTM on IMDB" example and the TF-IDF
+bag of words. It prints one row per model, the course LSTM's speed and
+accuracy against each reference, and writes ``results/benchmark_<cpu|gpu>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
 import warnings
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import config, data, models, recipes, text, training
+from utils import baselines, config, data, models, recipes, results, text, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
 # The tutorial model reads whole reviews (up to 2,500 tokens): in smoke, train it on a slice.
@@ -38,45 +38,56 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_tutorial_baseline(train_texts) -> keras.Model:
-    """The TensorFlow tutorial's model: raw strings in, logits out."""
-    encoder = keras.layers.TextVectorization(max_tokens=1000)
-    encoder.adapt(train_texts.map(lambda text, label: text).batch(1024))
-    model = keras.Sequential([
-        keras.Input(shape=(), dtype="string"),
-        encoder,
-        keras.layers.Embedding(len(encoder.get_vocabulary()), 64, mask_zero=True),
-        keras.layers.Bidirectional(keras.layers.LSTM(64)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(1),
-    ], name="tf_tutorial_bilstm")
-    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  optimizer=keras.optimizers.Adam(1e-4),
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")])
-    return model
-
-
-def run_baseline(train_texts, validation_texts, test_texts, profile, epochs: int) -> dict:
-    """Train and evaluate the tutorial model on the same split as the course."""
-    config.seed_everything(config.SEED)
-    model = build_tutorial_baseline(train_texts)
-    batches = {name: ds.batch(64).prefetch(tf.data.AUTOTUNE)
-               for name, ds in (("train", train_texts.shuffle(10_000, seed=config.SEED)),
-                                ("validation", validation_texts), ("test", test_texts))}
-    timer = training.EpochTimer()
+def _row(name: str, model, timer, train_seconds: float, n_train: int, test_batches, n_test: int) -> dict:
     start = time.perf_counter()
-    model.fit(batches["train"], validation_data=batches["validation"],
-              epochs=epochs, callbacks=[timer], verbose=config.keras_verbosity())
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    test_loss, test_accuracy = model.evaluate(batches["test"], verbose=0)
+    test_loss, test_accuracy = model.evaluate(test_batches, verbose=0)
     eval_seconds = time.perf_counter() - start
     seconds_per_epoch = float(np.mean(timer.epoch_seconds))
-    return {"model": model.name, "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+    return {"model": name, "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
             "params": int(model.count_params()), "epochs": len(timer.epoch_seconds),
             "train_seconds": train_seconds, "seconds_per_epoch": seconds_per_epoch,
-            "train_samples_per_second": data.count(train_texts) / seconds_per_epoch,
-            "eval_samples_per_second": data.count(test_texts) / eval_seconds}
+            "train_samples_per_second": n_train / seconds_per_epoch, "eval_samples_per_second": n_test / eval_seconds}
+
+
+def _fit(model, train, validation, epochs: int):
+    timer = training.EpochTimer()
+    start = time.perf_counter()
+    model.fit(train, validation_data=validation, epochs=epochs, callbacks=[timer], verbose=config.keras_verbosity())
+    return timer, time.perf_counter() - start
+
+
+def run_tf_tutorial(splits, epochs: int) -> dict:
+    """The TensorFlow tutorial's configuration on the course's split (raw strings, batch 64)."""
+    train, validation, test = splits
+    config.seed_everything(config.SEED)
+    model = baselines.build_tf_tutorial_rnn(train)
+    batch = baselines.TRAINING["tf_tutorial_bilstm"]["batch_size"]
+    batches = [ds.batch(batch).prefetch(tf.data.AUTOTUNE)
+               for ds in (train.shuffle(10_000, seed=config.SEED), validation, test)]
+    timer, seconds = _fit(model, batches[0], batches[1], epochs)
+    return _row(model.name, model, timer, seconds, data.count(train), batches[2], data.count(test))
+
+
+def run_keras_io(splits, profile, epochs: int) -> dict:
+    """The keras-io example's configuration: 20,000 words, the last 200 tokens pre-padded, batch 32."""
+    train, validation, test = splits
+    settings = baselines.TRAINING["keras_io_bilstm"]
+    config.seed_everything(config.SEED)
+    vectorizer = text.make_vectorizer(train, 20_000)
+    pipe = lambda ds, shuffle=False: text.make_pipeline(ds, vectorizer, settings["batch_size"],
+                                                        settings["sequence_length"], shuffle=shuffle,
+                                                        padding="pre", batching="fixed")
+    model = baselines.build_keras_io_bilstm(vectorizer.vocabulary_size())
+    timer, seconds = _fit(model, pipe(train, shuffle=True), pipe(validation), epochs)
+    return _row(model.name, model, timer, seconds, data.count(train), pipe(test), data.count(test))
+
+
+def run_bag_of_words(splits, profile) -> dict:
+    """The TF-IDF bag of words, trained as notebook 08 trains it."""
+    _, record = baselines.train_bag_of_words(*splits, profile)
+    return {key: record[key] for key in ("model", "test_accuracy", "test_loss", "params", "epochs", "train_seconds",
+                                         "seconds_per_epoch", "train_samples_per_second",
+                                         "eval_samples_per_second")}
 
 
 def run_course_model(name: str, course) -> dict:
@@ -112,7 +123,7 @@ def measure_variants(profile, steps: int | None) -> list[dict]:
     batches (tracing, XLA compilation, filling the shuffle buffer). Run it
     before anything turns op determinism on.
     """
-    train, _ = data.split_validation(data.load_imdb("train", limit=profile.imdb_train_limit))
+    train, _, _ = data.imdb_text_splits(profile)  # the course's training reviews
     vectorizer = text.make_vectorizer(train, profile.max_tokens)
     rows = []
     for label, batching, deterministic, jit_compile in VARIANTS:
@@ -171,37 +182,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Benchmark, profile {profile.name}, on {device['device']}")
 
     start = time.perf_counter()
-    # First: some variants need op determinism off, and the course runs turn it on.
     variants = measure_variants(profile, args.variant_steps or VARIANT_STEPS[profile.name])
     rows = []
     for name in recipes.COURSE_MODELS:
         rows.append({**run_course_model(name, course), "peak_memory_mib": peak_memory_mib()})
-    # The baseline reads raw text: the same train/validation split, before vectorization.
-    train_texts, validation_texts = data.split_validation(
-        data.load_imdb("train", limit=profile.imdb_train_limit))
-    test_texts = data.load_imdb("test", limit=profile.imdb_test_limit)
+    # The references read raw text: the course's split, before vectorization.
+    splits = data.imdb_text_splits(profile)
+    tutorial_splits = splits
     if BASELINE_TRAIN_LIMIT[profile.name] is not None:
-        train_texts = train_texts.take(BASELINE_TRAIN_LIMIT[profile.name])
-    baseline_epochs = args.baseline_epochs or BASELINE_EPOCHS[profile.name]
-    baseline = {**run_baseline(train_texts, validation_texts, test_texts, profile, baseline_epochs),
-                "peak_memory_mib": peak_memory_mib()}
-    rows.append(baseline)
+        tutorial_splits = (splits[0].take(BASELINE_TRAIN_LIMIT[profile.name]), *splits[1:])
+    tutorial = run_tf_tutorial(tutorial_splits, args.baseline_epochs or BASELINE_EPOCHS[profile.name])
+    rows.append({**tutorial, "peak_memory_mib": peak_memory_mib()})
+    keras_io_epochs = baselines.TRAINING["keras_io_bilstm"]["epochs"] if profile.name == "full" else 1
+    rows.append({**run_keras_io(splits, profile, keras_io_epochs), "peak_memory_mib": peak_memory_mib()})
+    rows.append({**run_bag_of_words(splits, profile), "peak_memory_mib": peak_memory_mib()})
     for row in rows:
-        row["throughput_vs_baseline"] = row["train_samples_per_second"] / baseline["train_samples_per_second"]
+        row["throughput_vs_baseline"] = row["train_samples_per_second"] / tutorial["train_samples_per_second"]
     total = time.perf_counter() - start
 
     print("\n" + format_table(rows))
-    for row in rows[:-1]:
+    by_name = {row["model"]: row for row in rows}
+    lstm = by_name["lstm"]
+    comparisons = {}
+    for reference in ("tf_tutorial_bilstm", "keras_io_bilstm", "bag_of_words"):
+        other = by_name[reference]
+        comparisons[reference] = {
+            "lstm_speed_ratio": lstm["train_samples_per_second"] / other["train_samples_per_second"],
+            "lstm_accuracy_margin": lstm["test_accuracy"] - other["test_accuracy"]}
+        print(f"course LSTM vs {reference}: {comparisons[reference]['lstm_speed_ratio']:.2f}x the training "
+              f"samples/s, {100 * comparisons[reference]['lstm_accuracy_margin']:+.2f} points of test accuracy")
+    for row in rows[:len(recipes.COURSE_MODELS)]:
         share = 100 * row["input_pipeline_seconds_per_epoch"] / row["seconds_per_epoch"]
         print(f"{row['model']}: input pipeline alone {row['input_pipeline_seconds_per_epoch']:.2f} s per epoch, "
               f"{share:.1f} % of the {row['seconds_per_epoch']:.1f} s training epoch")
     print(f"Total {total:.0f} s. Peak memory is the process's peak so far (models run one after another).")
-    _, results_dir = config.output_dirs(profile)
     kind = "gpu" if device["gpus"] else "cpu"
-    path = results_dir / f"benchmark_{kind}.json"
-    path.write_text(json.dumps({"profile": profile.name, **device, "total_seconds": total,
-                                "baseline": baseline["model"], "rows": rows,
-                                "lstm_variants": variants}, indent=2) + "\n")
+    path = results.write_json(course.results_dir / f"benchmark_{kind}.json", {
+        "profile": profile.name, **device, "total_seconds": total, "baseline": tutorial["model"], "rows": rows,
+        "comparisons": comparisons, "lstm_variants": variants})
     print(f"Wrote {path}")
     return 0
 

@@ -192,3 +192,18 @@ def test_importing_utils_keeps_tensorflow_log_lines_out(tmp_path):
     assert run.stdout.strip() == "[np.int32(1), np.int32(-1)]"
     log_lines = [line for line in run.stderr.splitlines() if re.match(r"^[EWI]\d{4} |WARNING: All log messages", line)]
     assert log_lines == []
+
+
+def test_an_executed_training_notebook_reads_cleanly(output_dir, real_data_dir):
+    """A course notebook that trains six models, run by the course runner in the smoke
+    profile: its executed copy prints at most one line per epoch (no progress bar redrawn
+    into hundreds of lines), no TensorFlow C++ log line and no Keras warning."""
+    notebook = config.REPO_ROOT / "notebooks" / "07_sentiment140.ipynb"
+    assert course.main(["--profile", "smoke", str(notebook)]) == 0
+    executed = nbformat.read(output_dir / "build" / "notebooks" / "smoke" / notebook.name, as_version=4)
+    lines = [line for cell in executed.cells if cell.cell_type == "code" for output in cell.outputs
+             for line in (output.get("text") or "").splitlines()]
+    assert len(lines) < 300, f"{len(lines)} output lines"
+    assert not [line for line in lines if re.match(r"^[EWI]\d{4} ", line)], "TensorFlow C++ log lines"
+    assert not [line for line in lines if "Warning" in line and "keras" in line], "Keras warnings"
+    assert sum("val_accuracy" in line for line in lines) >= 4, "one line per epoch, per model"

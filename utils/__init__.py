@@ -49,3 +49,7 @@ def stderr_without(pattern: re.Pattern):
 
 with stderr_without(IMPORT_NOTICE):
     import tensorflow  # noqa: E402, F401
+
+# TensorFlow's Python logger warns when a function is traced again for a new model or shape
+# (the memory task builds several): nothing a student can act on. Errors still show.
+tensorflow.get_logger().setLevel("ERROR")

@@ -52,7 +52,8 @@ def _row(name: str, model, timer, train_seconds: float, n_train: int, test_batch
 def _fit(model, train, validation, epochs: int):
     timer = training.EpochTimer()
     start = time.perf_counter()
-    model.fit(train, validation_data=validation, epochs=epochs, callbacks=[timer], verbose=config.keras_verbosity())
+    model.fit(train, validation_data=validation, epochs=epochs, callbacks=[timer], shuffle=False,
+              verbose=config.keras_verbosity())
     return timer, time.perf_counter() - start
 
 

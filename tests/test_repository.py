@@ -3,6 +3,7 @@ committed without outputs, every notebook starts with one setup call, and
 `utils` is importable from anywhere in the environment."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -44,3 +45,20 @@ def test_utils_imports_from_any_folder(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(config.REPO_ROOT)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_is_a_lecture(path):
+    """Goals up front, a Checks cell, 2 to 4 exercises each followed by tagged solution code, a summary."""
+    cells = json.loads(path.read_text())["cells"]
+    markdown = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+    assert "**You will learn**" in markdown[0] and "**Assumes**" in markdown[0], f"{path.name}: opening"
+    assert any(re.search(r"^## Checks", text, re.M) for text in markdown), f"{path.name}: no Checks section"
+    assert any(re.search(r"^## Summary", text, re.M) for text in markdown), f"{path.name}: no summary"
+    exercises = [i for i, cell in enumerate(cells) if cell["cell_type"] == "markdown"
+                 and "".join(cell["source"]).lstrip().startswith("### Exercise")]
+    assert 2 <= len(exercises) <= 4, f"{path.name}: {len(exercises)} exercises"
+    for i in exercises:
+        following = cells[i + 1]
+        assert following["cell_type"] == "code" and "solution" in following["metadata"].get("tags", []), (
+            f"{path.name}: the exercise in cell {i} has no solution cell tagged 'solution' after it")

@@ -258,10 +258,38 @@ def _imdb_local_files(data_dir: Path, split: str) -> tuple[Path, list[str], np.n
     return split_dir, [files[i][0] for i in order], np.array([files[i][1] for i in order], dtype="int32")
 
 
-def _load_imdb_local(data_dir: Path, split: str):
-    _, paths, labels = _imdb_local_files(data_dir, split)
-    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(
-        lambda path, label: (tf.io.read_file(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+def _movie_ids(split_dir: Path, paths: list[str]) -> np.ndarray | None:
+    """The movie of each review file in ``paths``, from ``urls_{neg,pos}.txt``, or ``None``."""
+    urls = {}
+    for name in ("neg", "pos"):
+        path = split_dir / f"urls_{name}.txt"
+        if not path.is_file():
+            return None
+        urls[name] = path.read_text(encoding="utf-8", errors="replace").split()
+    movies = []
+    for review in map(Path, paths):
+        index = int(review.name.split("_", 1)[0])
+        lines = urls[review.parent.name]
+        if index >= len(lines) or "/title/" not in lines[index]:
+            return None  # a copy whose url lists do not match its reviews
+        movies.append(lines[index].split("/title/", 1)[1].split("/", 1)[0])
+    return np.array(movies)
+
+
+def _imdb_split(split: str, local: Path | None, limit: int | None):
+    """``(dataset of (text, label), movie ids or None)`` of one split, from one
+    listing of its files: each review is paired with its own movie."""
+    if local is None:
+        dataset, movies = _load_imdb_tfds(split), None
+        if limit is not None:
+            dataset = dataset.take(limit)
+    else:
+        split_dir, paths, labels = _imdb_local_files(local, split)
+        paths, labels = paths[:limit], labels[:limit]
+        movies = _movie_ids(split_dir, paths)
+        dataset = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
+            lambda path, label: (tf.io.read_file(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+    return _as_text_label(dataset), movies
 
 
 def imdb_movies(split: str, data_dir=None, limit: int | None = None) -> np.ndarray | None:
@@ -276,24 +304,7 @@ def imdb_movies(split: str, data_dir=None, limit: int | None = None) -> np.ndarr
     _check_split(split)
     _check_limit(limit)
     local = resolve_data_dir(data_dir)
-    if local is None:
-        return None
-    split_dir, paths, _ = _imdb_local_files(local, split)
-    urls = {}
-    for name in ("neg", "pos"):
-        path = split_dir / f"urls_{name}.txt"
-        if not path.is_file():
-            return None
-        urls[name] = path.read_text(encoding="utf-8", errors="replace").split()
-    movies = []
-    for review in paths[:limit]:
-        review = Path(review)
-        index = int(review.name.split("_", 1)[0])
-        lines = urls[review.parent.name]
-        if index >= len(lines) or "/title/" not in lines[index]:
-            return None  # a copy whose url lists do not match its reviews
-        movies.append(lines[index].split("/title/", 1)[1].split("/", 1)[0])
-    return np.array(movies)
+    return None if local is None else _imdb_split(split, local, limit)[1]
 
 
 def _brief(error: Exception) -> str:
@@ -352,11 +363,7 @@ def load_imdb(split: str, data_dir=None, limit: int | None = None):
     """
     _check_split(split)
     _check_limit(limit)
-    local = resolve_data_dir(data_dir)
-    dataset = _load_imdb_tfds(split) if local is None else _load_imdb_local(local, split)
-    if limit is not None:
-        dataset = dataset.take(limit)
-    return _as_text_label(dataset)
+    return _imdb_split(split, resolve_data_dir(data_dir), limit)[0]
 
 
 def _decode_line(raw: bytes) -> str:
@@ -571,9 +578,9 @@ def imdb_text_splits(profile, validation_fraction: float = 0.1, seed: int = SHUF
     known (:func:`imdb_movies`), validation holds out whole movies, as the test
     set does; a random validation set rewards memorizing the training movies' names.
     """
-    train = load_imdb("train", data_dir=data_dir, limit=profile.imdb_train_limit)
-    test = load_imdb("test", data_dir=data_dir, limit=profile.imdb_test_limit)
-    movies = imdb_movies("train", data_dir=data_dir, limit=profile.imdb_train_limit)
+    local = resolve_data_dir(data_dir)  # once, for both splits
+    train, movies = _imdb_split("train", local, profile.imdb_train_limit)
+    test, _ = _imdb_split("test", local, profile.imdb_test_limit)
     if movies is None:
         print("No movie ids in this copy of IMDB (tensorflow_datasets has none): validation reviews are "
               "drawn at random, share movies with training and read 1.5 to 2.5 points above the test set.")

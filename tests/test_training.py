@@ -126,19 +126,6 @@ def test_prefix_probabilities_end_with_the_model_output():
     np.testing.assert_allclose(prefix[0, -1], np.asarray(model(ids))[0, 0], atol=1e-5)
 
 
-def test_input_gradient_norms_one_per_step():
-    model = models.build_simple_rnn(30, units=4)
-    ids, labels = np.array([[3, 4, 5, 6], [7, 8, 9, 10]]), np.array([0, 1])
-    norms = evaluation.input_gradient_norms(model, ids, labels)
-    assert norms.shape == (4,) and np.all(norms > 0)
-    # Without recurrent weights the state forgets all but the last token: only it moves the loss.
-    layer = model.get_layer("simple_rnn_1")
-    kernel, recurrent_kernel, bias = layer.get_weights()
-    layer.set_weights([kernel, np.zeros_like(recurrent_kernel), bias])
-    memoryless = evaluation.input_gradient_norms(model, ids, labels)
-    assert memoryless[:3].tolist() == [0, 0, 0] and memoryless[3] > 0
-
-
 def test_predict_probabilities_keep_the_order_of_the_batches():
     model = models.build_lstm(30, units=4)
     ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 10, 11], [12, 0, 0, 0], [13, 14, 0, 0]])

@@ -1,6 +1,6 @@
 """Evaluation and inspection of a trained classifier: predictions over the
-test set, the confusion matrix, the surest mistakes, how much each token
-moves the prediction, the prediction after every prefix of a text, and
+test set, the confusion matrix, the surest mistakes, the prediction after
+every prefix of a text, the confidence interval of an accuracy, and
 :func:`show_evaluation`, which draws and prints all of it for a notebook."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import math
 import numbers
 import statistics
 
-import keras
 import numpy as np
 
 from utils import plots
@@ -64,29 +63,6 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     center = (share + z2n / 2) / (1 + z2n)
     half_width = z / (1 + z2n) * math.sqrt(share * (1 - share) / total + z2n / (4 * total))
     return max(0.0, center - half_width), min(1.0, center + half_width)
-
-
-def input_gradient_norms(model, ids, labels) -> np.ndarray:
-    """Norm of d(loss)/d(embedded token) at each time step, averaged over the batch.
-
-    How much the loss still "feels" the token at step t: for a plain RNN it
-    fades with the distance from the end, the vanishing gradient. Pass rows
-    without padding (texts at least as long as the sequence), so that no mask
-    is needed between the layers.
-    """
-    import tensorflow as tf
-
-    embedding = model.get_layer("embedding")
-    rest = model.layers[model.layers.index(embedding) + 1:]
-    with tf.GradientTape() as tape:
-        hidden = embedding(tf.convert_to_tensor(ids))
-        tape.watch(hidden)
-        embedded = hidden
-        for layer in rest:
-            hidden = layer(hidden)
-        loss = keras.losses.binary_crossentropy(tf.cast(labels, hidden.dtype)[:, None], hidden)
-    grads = tape.gradient(loss, embedded)
-    return tf.reduce_mean(tf.norm(grads, axis=-1), axis=0).numpy()
 
 
 def prefix_probabilities(model, ids) -> np.ndarray:

@@ -197,19 +197,6 @@ def plot_comparison(rows: list[dict], title: str, label_key: str = "model"):
     return fig
 
 
-def plot_gradient_norms(norms: dict[str, np.ndarray], title: str = "Vanishing gradient"):
-    """Gradient norm of the loss w.r.t. the input at each step (log scale)."""
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for name, values in norms.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("time step (1 = first token, last = end of review)")
-    ax.set_ylabel("‖∂loss/∂x_t‖ (log scale)")
-    ax.set_title(title)
-    ax.legend()
-    return fig
-
-
 def most_active_units(values, n: int) -> np.ndarray:
     """Indices of the ``n`` units whose activation varies most over the tokens
     (``values``: tokens x units), in unit order."""

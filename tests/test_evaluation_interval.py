@@ -51,3 +51,8 @@ def test_accepts_numpy_counts():
 def test_rejects_bad_input_in_one_line(correct, total, confidence, message):
     with pytest.raises(ValueError, match=message):
         evaluation.accuracy_interval(correct, total, confidence)
+
+
+def test_record_interval_counts_the_record_s_right_answers():
+    record = {"test_accuracy": 272 / 359, "n_test": 359}
+    assert evaluation.record_interval(record) == evaluation.accuracy_interval(272, 359)

@@ -31,6 +31,9 @@ BASELINE_EPOCHS = {"full": 10, "smoke": 1}
 # The tutorial model reads whole reviews (up to 2,500 tokens): in smoke, train it on a slice.
 BASELINE_TRAIN_LIMIT = {"full": None, "smoke": 1_000}
 VARIANT_STEPS = {"full": None, "smoke": 5}  # None: one whole epoch
+# The fields of a training run's record that make one row of the table.
+ROW_KEYS = ("model", "test_accuracy", "test_loss", "params", "epochs", "train_seconds", "seconds_per_epoch",
+            "train_samples_per_second", "eval_samples_per_second")
 
 
 def peak_memory_mib() -> float:
@@ -86,9 +89,7 @@ def run_keras_io(splits, profile, epochs: int) -> dict:
 def run_bag_of_words(splits, profile) -> dict:
     """The TF-IDF bag of words, trained as notebook 08 trains it."""
     _, record = baselines.train_bag_of_words(*splits, profile)
-    return {key: record[key] for key in ("model", "test_accuracy", "test_loss", "params", "epochs", "train_seconds",
-                                         "seconds_per_epoch", "train_samples_per_second",
-                                         "eval_samples_per_second")}
+    return {key: record[key] for key in ROW_KEYS}
 
 
 def run_course_model(name: str, course) -> dict:
@@ -99,9 +100,7 @@ def run_course_model(name: str, course) -> dict:
     for _ in prepared.train:
         pass
     pipeline_seconds = time.perf_counter() - start
-    return {**{key: record[key] for key in ("model", "test_accuracy", "test_loss", "params", "epochs",
-                                            "train_seconds", "seconds_per_epoch",
-                                            "train_samples_per_second", "eval_samples_per_second")},
+    return {**{key: record[key] for key in ROW_KEYS},
             "recipe": record["recipe"], "input_pipeline_seconds_per_epoch": pipeline_seconds}
 
 

@@ -65,6 +65,12 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     return max(0.0, center - half_width), min(1.0, center + half_width)
 
 
+def record_interval(record: dict, confidence: float = 0.95) -> tuple[float, float]:
+    """:func:`accuracy_interval` of a results record's test accuracy on its ``n_test`` texts."""
+    total = record["n_test"]
+    return accuracy_interval(round(record["test_accuracy"] * total), total, confidence)
+
+
 def prefix_probabilities(model, ids) -> np.ndarray:
     """P(positive) after each prefix of ``ids``: the head applied to every state.
 

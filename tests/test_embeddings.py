@@ -75,6 +75,25 @@ def test_truncated_svd_finds_the_top_singular_vectors():
         embeddings.truncated_svd(matrix, rank=0)
 
 
+def test_ppmi_by_blocks_of_rows_equals_ppmi_at_once():
+    counts = np.random.default_rng(2).poisson(0.7, size=(7, 5)).astype(np.float32)
+    np.testing.assert_array_equal(embeddings.ppmi(counts, rows_per_block=3),
+                                  embeddings.ppmi(counts, rows_per_block=7))
+
+
+def test_truncated_svd_signs_survive_round_off():
+    # Broken variant: without the sign convention a column may come back negated
+    # when the matrix changes in its last bits, and the word vectors with it.
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((120, 4)) @ np.diag([9, 7, 5, 3]) @ rng.standard_normal((4, 40))
+    u, _ = embeddings.truncated_svd(matrix, rank=4)
+    largest = np.abs(u).argmax(axis=0)
+    assert (u[largest, np.arange(4)] > 0).all()
+    for seed in (1, 2, 3):  # another random start: the same directions, the same signs
+        other, _ = embeddings.truncated_svd(matrix * (1 + 1e-7), rank=4, seed=seed)
+        np.testing.assert_allclose(other, u, atol=1e-3)
+
+
 def test_words_in_the_same_contexts_get_nearby_vectors():
     # "good" (2) and "great" (3) both sit between 5 and 6; "bad" (4) between 7 and 8.
     rng = np.random.default_rng(1)

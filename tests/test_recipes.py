@@ -99,4 +99,4 @@ def test_sentiment140_notebook_trains_every_model_from_its_recipe():
 
 def test_recipe_is_recorded_with_the_results():
     rec = recipes.recipe("gru")
-    assert dataclasses.asdict(rec)["learning_rate"] == 2e-3 and dataclasses.asdict(rec)["patience"] == 2
+    assert dataclasses.asdict(rec)["learning_rate"] == 2e-3 and dataclasses.asdict(rec)["patience"] == 1

@@ -34,19 +34,21 @@ def token_stream(batches) -> np.ndarray:
 
 
 def cooccurrence_counts(stream, vocab_size: int, n_contexts: int, window: int = 5) -> np.ndarray:
-    """``(vocab_size, n_contexts)`` counts of word ``w`` seen with context
-    word ``c`` at most ``window`` tokens away, either side, weighted 1/distance.
+    """``(vocab_size, n_contexts)`` float32 counts of word ``w`` seen with
+    context word ``c`` at most ``window`` tokens away, either side, weighted 1/distance.
 
     Contexts are the ``n_contexts`` lowest ids (TextVectorization numbers
     words by frequency, so: the most frequent words). Padding ids separate
     texts; they and the out-of-vocabulary id count as neither words nor contexts.
+    Each distance and side adds only the pairs it saw (``np.unique``), so the
+    only large array is the result (400 MB for 20,000 x 5,000).
     """
     stream = np.asarray(stream, dtype=np.int64)
     if stream.size and (stream.min() < 0 or stream.max() >= vocab_size):
         raise ValueError(f"Token ids must lie in [0, {vocab_size}); got {stream.min()} to {stream.max()}.")
     if not 0 < n_contexts <= vocab_size:
         raise ValueError(f"n_contexts must be in 1..{vocab_size}, got {n_contexts}.")
-    counts = np.zeros(vocab_size * n_contexts, dtype=np.float64)
+    counts = np.zeros(vocab_size * n_contexts, dtype=np.float32)
     special = max(PAD_ID, OOV_ID)
     text = np.cumsum(stream == PAD_ID)  # which text each position belongs to
     for distance in range(1, window + 1):
@@ -54,32 +56,38 @@ def cooccurrence_counts(stream, vocab_size: int, n_contexts: int, window: int = 
         same_text = text[:-distance] == text[distance:]
         for words, contexts in ((left, right), (right, left)):
             keep = same_text & (words > special) & (contexts > special) & (contexts < n_contexts)
-            counts += np.bincount(words[keep] * n_contexts + contexts[keep],
-                                  minlength=vocab_size * n_contexts) / distance
-    return counts.reshape(vocab_size, n_contexts).astype(np.float32)
+            pairs, seen = np.unique(words[keep] * n_contexts + contexts[keep], return_counts=True)
+            counts[pairs] += seen / distance
+    return counts.reshape(vocab_size, n_contexts)
 
 
-def ppmi(counts, context_smoothing: float = 0.75) -> np.ndarray:
-    """Positive pointwise mutual information of a word-context count matrix.
+def ppmi(counts, context_smoothing: float = 0.75, rows_per_block: int = 2_000) -> np.ndarray:
+    """Positive pointwise mutual information of a word-context count matrix, float32.
 
     The context probabilities use counts raised to ``context_smoothing``,
     which keeps rare contexts from dominating (as word2vec's negative sampling does).
+    Computed in float64 a block of rows at a time: the whole matrix in float64
+    would be 800 MB for 20,000 x 5,000, and each temporary copy as much again.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
+    counts = np.asarray(counts)
+    row_sums = counts.sum(axis=1, dtype=np.float64)
+    total = row_sums.sum()
     if total <= 0:
         raise ValueError("The count matrix is empty: no word has any context.")
-    p_word = counts.sum(axis=1, keepdims=True) / total
-    smoothed = counts.sum(axis=0, keepdims=True) ** context_smoothing
+    p_word = row_sums / total
+    smoothed = counts.sum(axis=0, dtype=np.float64) ** context_smoothing
     p_context = smoothed / smoothed.sum()
-    # In place: a 20,000 x 5,000 matrix is 800 MB in float64, so each temporary copy counts.
-    pmi = counts / total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pmi /= p_word * p_context
-        np.log(pmi, out=pmi)
-    np.maximum(pmi, 0.0, out=pmi)
-    pmi[counts == 0] = 0.0
-    return pmi.astype(np.float32)
+    result = np.empty(counts.shape, dtype=np.float32)
+    for start in range(0, counts.shape[0], rows_per_block):
+        block = counts[start:start + rows_per_block].astype(np.float64)
+        pmi = block / total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pmi /= p_word[start:start + rows_per_block, None] * p_context
+            np.log(pmi, out=pmi)
+        np.maximum(pmi, 0.0, out=pmi)
+        pmi[block == 0] = 0.0
+        result[start:start + rows_per_block] = pmi
+    return result
 
 
 def truncated_svd(matrix, rank: int, power_iterations: int = 3, oversample: int = 16,
@@ -101,7 +109,12 @@ def truncated_svd(matrix, rank: int, power_iterations: int = 3, oversample: int 
         basis = matrix @ (matrix.T @ basis)
     basis, _ = np.linalg.qr(basis)
     small_u, values, _ = np.linalg.svd(basis.T @ matrix, full_matrices=False)
-    return basis @ small_u[:, :rank], values[:rank]
+    vectors = basis @ small_u[:, :rank]
+    # A singular vector's sign is arbitrary, and round-off (another BLAS, another
+    # summation order) can flip it: make each one's largest entry positive.
+    largest = np.abs(vectors).argmax(axis=0)
+    vectors *= np.sign(vectors[largest, np.arange(rank)])
+    return vectors, values[:rank]
 
 
 def ppmi_svd_embeddings(batches, vocab_size: int, dim: int, window: int = 5, n_contexts: int = 5_000,
@@ -123,9 +136,12 @@ def ppmi_svd_embeddings_from_stream(stream, vocab_size: int, dim: int, window: i
                                     scale: float = 0.3, seed: int = 0) -> np.ndarray:
     """:func:`ppmi_svd_embeddings` from a :func:`token_stream` already made."""
     counts = cooccurrence_counts(stream, vocab_size, min(n_contexts, vocab_size), window)
-    vectors, values = truncated_svd(ppmi(counts), dim, seed=seed)
+    never_counted = counts.sum(axis=1) == 0
+    matrix = ppmi(counts)
+    del counts  # the SVD needs only the PPMI matrix: one 400 MB array at a time, not two
+    vectors, values = truncated_svd(matrix, dim, seed=seed)
     vectors = vectors * np.sqrt(values)
-    vectors[counts.sum(axis=1) == 0] = 0.0  # exact zeros, not round-off, for words never counted
+    vectors[never_counted] = 0.0  # exact zeros, not round-off, for words never counted
     return (vectors * scale / vectors.std()).astype(np.float32)
 
 

@@ -100,3 +100,21 @@ def test_accuracy_vs_time_has_one_panel_per_data_set():
     assert [ax.get_title() for ax in fig.axes] == ["imdb: accuracy against training time",
                                                    "sentiment140: accuracy against training time"]
     assert sorted(text.get_text() for text in fig.axes[0].texts) == ["bag of words", "lstm"]
+
+
+def test_comparison_leaves_out_a_panel_whose_values_are_all_equal():
+    # Broken variant: three panels always, one of them three identical bars.
+    rows = [{"model": name, "test_accuracy": accuracy, "params": 1_000, "seconds_per_epoch": seconds}
+            for name, accuracy, seconds in (("a", 0.8, 10.0), ("b", 0.85, 12.0))]
+    fig = plots.plot_comparison(rows, "same size")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy (%)", "training time (s per epoch)"]
+    rows[1]["params"] = 2_000
+    assert len(plots.plot_comparison(rows, "other sizes").axes) == 3
+
+
+def test_validation_curves_take_a_title_and_draw_one_line_per_run():
+    runs = [{"dataset": "imdb", "model": name, "history": {"val_accuracy": values}}
+            for name, values in (("mask", [0.7, 0.8, 0.82]), ("no mask", [0.5, 0.55, 0.6]))]
+    fig = plots.plot_validation_curves(runs, "padding")
+    assert fig._suptitle.get_text() == "padding"
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["mask", "no mask"]

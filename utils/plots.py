@@ -176,13 +176,19 @@ def plot_confusion_matrix(matrix, title: str = "Confusion matrix (test set)"):
 
 
 def plot_comparison(rows: list[dict], title: str, label_key: str = "model"):
-    """Test accuracy (bars), parameters and seconds per epoch for a few runs."""
+    """Test accuracy (bars), parameters and seconds per epoch for a few runs.
+
+    A panel whose values are all equal (the same parameter count, say) says
+    nothing that the title cannot, and is left out.
+    """
     labels = [str(row[label_key]) for row in rows]
     x = np.arange(len(rows))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    panels = (("test_accuracy", "test accuracy (%)", 100), ("params", "parameters (count)", 1),
-              ("seconds_per_epoch", "training time (s per epoch)", 1))
-    for ax, (key, ylabel, scale) in zip(axes, panels):
+    panels = [("test_accuracy", "test accuracy (%)", 100), ("params", "parameters (count)", 1),
+              ("seconds_per_epoch", "training time (s per epoch)", 1)]
+    panels = [panel for panel in panels
+              if panel[0] == "test_accuracy" or len({row[panel[0]] for row in rows}) > 1]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4), squeeze=False)
+    for ax, (key, ylabel, scale) in zip(axes[0], panels):
         values = [scale * row[key] for row in rows]
         bars = ax.bar(x, values, color="#4c72b0")
         ax.bar_label(bars, fmt="{:,.1f}" if key != "params" else "{:,.0f}", fontsize=9)
@@ -318,7 +324,7 @@ def plot_accuracy_overview(records: list[dict]):
     return fig
 
 
-def plot_validation_curves(records: list[dict]):
+def plot_validation_curves(records: list[dict], title: str | None = None):
     """Validation accuracy per epoch of every model, one panel per data set."""
     datasets = sorted({r["dataset"] for r in records})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
@@ -330,6 +336,8 @@ def plot_validation_curves(records: list[dict]):
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation accuracy (%)")
         ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

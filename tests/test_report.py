@@ -43,3 +43,17 @@ def test_course_time_shows_peak_memory_and_marks_failures():
     lines = report.course_time_table(course)
     assert lines[0] == "Whole course, full profile, CPU: **10.0 min**, **1 of 2 notebooks FAILED**."
     assert lines[4:] == ["| 01_data_loading | 0.8 | 1,234 | ok |", "| 02_simple_rnn | 0.1 | 310 | **FAILED** |"]
+
+
+def test_gpu_table_shows_each_backend_mask_and_cudnn_assertion():
+    gpu = {"device": "GPU: NVIDIA H200", "precision_policy": "mixed_float16", "keras_version": "3.15.1",
+           "total_seconds": 120.0, "rows": [
+               {"model": "lstm", "backend": "jax", "masked": True, "cudnn_asserted": False, "sequence_length": 600,
+                "train_samples_per_second": 5078.7, "seconds_per_epoch": 4.43, "epochs": 5, "test_accuracy": 0.8867},
+               {"model": "lstm_unmasked_cudnn", "backend": "torch", "masked": False, "cudnn_asserted": True,
+                "sequence_length": 600, "train_samples_per_second": 10452.2, "seconds_per_epoch": 2.16, "epochs": 6,
+                "test_accuracy": 0.8862}]}
+    text = report.performance_tables(None, None, gpu)
+    assert "GPU: NVIDIA H200, mixed_float16" in text and "2 trainings in **2.0 min** in all" in text
+    assert "| lstm | jax | yes | no | 600 | 5,079 | 4.4 | 5 | 88.67 % |" in text
+    assert "| lstm_unmasked_cudnn | torch | no | yes | 600 | 10,452 | 2.2 | 6 | 88.62 % |" in text

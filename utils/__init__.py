@@ -2,9 +2,11 @@
 
 Notebooks stay thin and import from here; every piece is unit-tested.
 
-Importing this package imports TensorFlow, quietly: TensorFlow's C++ start-up
-and probing lines say nothing a student can act on (docs/notebook-output.md
-lists each line, where it comes from and why it is silenced).
+Importing this package imports TensorFlow, the course's Keras backend, quietly:
+TensorFlow's C++ start-up and probing lines say nothing a student can act on
+(docs/notebook-output.md lists each line, where it comes from and why it is
+silenced). With KERAS_BACKEND set to another backend it leaves TensorFlow
+alone, for utils.gpu_bench on a GPU machine without it.
 """
 
 import contextlib
@@ -47,9 +49,12 @@ def stderr_without(pattern: re.Pattern):
             os.write(2, "".join(line for line in lines if not pattern.match(line)).encode())
 
 
-with stderr_without(IMPORT_NOTICE):
-    import tensorflow  # noqa: E402, F401
+# The course runs on TensorFlow. utils.gpu_bench's training half also runs where Keras has
+# another backend and TensorFlow is missing (a GPU machine with JAX or PyTorch only).
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    with stderr_without(IMPORT_NOTICE):
+        import tensorflow  # noqa: E402, F401
 
-# TensorFlow's Python logger warns when a function is traced again for a new model or shape
-# (the memory task builds several): nothing a student can act on. Errors still show.
-tensorflow.get_logger().setLevel("ERROR")
+    # TensorFlow's Python logger warns when a function is traced again for a new model or shape
+    # (the memory task builds several): nothing a student can act on. Errors still show.
+    tensorflow.get_logger().setLevel("ERROR")

@@ -41,18 +41,19 @@ def results_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None]:
-    """``(benchmark, course_time)`` of the CPU runs, ``None`` where a file is missing.
+def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None, dict | None]:
+    """``(benchmark, course_time, gpu_benchmark)``: the CPU benchmark and course
+    time and :mod:`utils.gpu_bench`'s run, ``None`` where a file is missing.
 
     Raises :class:`utils.results.ResultsFileError` naming a file that is unreadable.
     """
     results_dir = results_dir or RESULTS_DIR
-    found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json")]
+    found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json", "benchmark_gpu.json")]
     return tuple(results.read_json(path) if path.is_file() else None for path in found)
 
 
-def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
-    """The benchmark table, the LSTM variants and the course's wall time, as Markdown."""
+def performance_tables(benchmark: dict | None, course_time: dict | None, gpu_benchmark: dict | None = None) -> str:
+    """The benchmark table, the LSTM variants, the course's wall time and the GPU run, as Markdown."""
     lines = []
     if benchmark:
         lines += [f"Benchmark ({benchmark.get('profile') or benchmark['setting']} profile, {benchmark['device']}, "
@@ -69,6 +70,9 @@ def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
     if course_time:
         lines += [""] if lines else []
         lines += course_time_table(course_time)
+    if gpu_benchmark:
+        lines += [""] if lines else []
+        lines += gpu_table(gpu_benchmark)
     return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
 
 
@@ -91,6 +95,21 @@ def course_time_table(course_time: dict) -> list[str]:
     return lines
 
 
+def gpu_table(gpu_benchmark: dict) -> list[str]:
+    """One row per model of a :mod:`utils.gpu_bench` run."""
+    lines = [f"On a GPU ({gpu_benchmark['device']}, {gpu_benchmark['precision_policy']}, Keras "
+             f"{gpu_benchmark['keras_version']} without TensorFlow, `utils.gpu_bench`): {len(gpu_benchmark['rows'])} "
+             f"trainings in **{gpu_benchmark['total_seconds'] / 60:.1f} min** in all.", "",
+             "| model | backend | mask | cuDNN asserted | tokens | train samples/s | s/epoch | epochs "
+             "| test accuracy |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in gpu_benchmark["rows"]:
+        lines.append(f"| {r['model']} | {r['backend']} | {'yes' if r['masked'] else 'no'} "
+                     f"| {'yes' if r['cudnn_asserted'] else 'no'} | {r['sequence_length']} "
+                     f"| {r['train_samples_per_second']:,.0f} | {r['seconds_per_epoch']:.1f} | {r['epochs']} "
+                     f"| {100 * r['test_accuracy']:.2f} % |")
+    return lines
+
+
 def _replace_block(readme: str, begin: str, end: str, body: str) -> str:
     if begin not in readme or end not in readme:
         raise ValueError(f"README.md lacks the markers {begin} and {end}.")
@@ -99,7 +118,7 @@ def _replace_block(readme: str, begin: str, end: str, body: str) -> str:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
-def render(readme: str, records: list[dict], performance: tuple = (None, None)) -> str:
+def render(readme: str, records: list[dict], performance: tuple = (None, None, None)) -> str:
     """``readme`` with the text between each pair of markers replaced by its table."""
     readme = _replace_block(readme, BEGIN, END, results_table(records))
     return _replace_block(readme, PERFORMANCE_BEGIN, PERFORMANCE_END, performance_tables(*performance))

@@ -1,0 +1,210 @@
+"""The course models on a GPU, where TensorFlow may be missing: export here, train there.
+
+    python -m utils.gpu_bench export build/gpu_bundle          # here (TensorFlow): data and models
+    KERAS_BACKEND=jax python -m utils.gpu_bench run build/gpu_bundle results/benchmark_gpu.json
+
+``export`` vectorizes IMDB exactly as the course does (the recipes' split,
+vocabulary, truncation and post-padding; the last 600 tokens, from which the
+SimpleRNNs' last 200 are cut), writes the arrays, the word vectors and each
+course model's architecture and optimizer from its recipe (``utils.recipes``).
+``run`` needs only Keras 3 and NumPy: under the GPU's ``mixed_float16`` policy
+it trains each course model as its recipe says (weight averaging, early
+stopping on validation accuracy, the best epoch's averaged weights kept), in
+fixed-length batches, and records training samples per second and test
+accuracy. It also trains the LSTM once without a mask on pre-padded reviews
+with ``use_cudnn=True``, so that Keras raises unless the fused cuDNN kernel
+runs: Keras' JAX and PyTorch backends take cuDNN only for unmasked layers,
+while the course's masked layers run a compiled loop there (on TensorFlow,
+cuDNN also takes a right-padded mask).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from utils import results
+
+MODELS = ("simple_rnn", "stacked_rnn", "lstm", "gru")
+UNMASKED = "lstm_unmasked_cudnn"
+RUN_ORDER = (UNMASKED, "lstm", "gru", "simple_rnn", "stacked_rnn")  # the gated models first
+
+
+def last_tokens(ids: np.ndarray, length: int) -> np.ndarray:
+    """The last ``length`` tokens of each post-padded row, post-padded again."""
+    lengths = (ids != 0).sum(axis=1)
+    start = np.clip(lengths - length, 0, None)
+    return np.take_along_axis(ids, start[:, None] + np.arange(length), axis=1)
+
+
+def pre_padded(ids: np.ndarray) -> np.ndarray:
+    """Post-padded rows with their padding moved to the front."""
+    width = ids.shape[1]
+    shift = width - (ids != 0).sum(axis=1)
+    source = np.arange(width) - shift[:, None]
+    return np.where(source >= 0, np.take_along_axis(ids, np.clip(source, 0, None), axis=1), 0)
+
+
+def export(out_dir: Path, profile_name: str = "full") -> None:
+    """Write ``arrays.npz``, ``word_vectors.npy`` and ``models.json`` to ``out_dir``."""
+    import keras
+
+    from utils import config, recipes
+
+    course = config.setup(profile_name, verbose=False)
+    # Built as the GPU builds them: float16 layers, a float32 output (see utils.models).
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    lstm = recipes.recipe("lstm")
+    prepared = recipes.prepare_course_data(dataclasses.replace(lstm, batching="fixed"), course.profile)
+    arrays = {}
+    for split in ("train", "validation", "test"):
+        ids, labels = zip(*getattr(prepared, split).as_numpy_iterator())
+        arrays[f"x_{split}"] = np.concatenate(ids).astype(np.int16)
+        arrays[f"y_{split}"] = np.concatenate(labels).astype(np.int8)
+    vectors = recipes.course_word_vectors(lstm, prepared)
+    models = {}
+    for name in MODELS + (UNMASKED,):
+        rec = (recipes.recipe("lstm", mask_zero=False, padding="pre", model=UNMASKED) if name == UNMASKED
+               else recipes.recipe(name))
+        model = recipes.build_course_model(rec, course, word_vectors=vectors if rec.word_vectors else None)
+        models[name] = {"recipe": dataclasses.asdict(rec), "architecture": json.loads(model.to_json()),
+                        "optimizer": keras.optimizers.serialize(model.optimizer),
+                        "epochs": min(rec.epochs, course.profile.epochs)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / "arrays.npz", **arrays)
+    np.save(out_dir / "word_vectors.npy", vectors)
+    (out_dir / "models.json").write_text(json.dumps({"profile": profile_name, "models": models}))
+    print(f"Wrote {out_dir}: {len(arrays['x_train']):,} training reviews of {arrays['x_train'].shape[1]} tokens")
+
+
+def _set_layer_options(config, class_name: str, **options):
+    """Set ``options`` in the config of every layer of ``class_name`` (recursively)."""
+    if isinstance(config, dict):
+        if config.get("class_name") == class_name:
+            config["config"].update(options)
+        for value in config.values():
+            _set_layer_options(value, class_name, **options)
+    elif isinstance(config, list):
+        for value in config:
+            _set_layer_options(value, class_name, **options)
+
+
+def train_one(spec: dict, data: dict, vectors: np.ndarray) -> dict:
+    """Train one exported model as its recipe says; its results row."""
+    import keras
+
+    rec, architecture = spec["recipe"], spec["architecture"]
+    split = dict(data)
+    if rec["sequence_length"] < split["x_train"].shape[1]:
+        split.update({f"x_{s}": last_tokens(split[f"x_{s}"], rec["sequence_length"])
+                      for s in ("train", "validation", "test")})
+    cudnn_unmasked = not rec["mask_zero"]
+    if cudnn_unmasked:
+        # Keras raises unless the fused kernel runs: the assertion that cuDNN is in use.
+        _set_layer_options(architecture, rec["cell"].upper(), use_cudnn=True)
+    if rec["padding"] == "pre":
+        split.update({f"x_{s}": pre_padded(split[f"x_{s}"]) for s in ("train", "validation", "test")})
+    keras.utils.set_random_seed(42)
+    model = keras.models.model_from_json(json.dumps(architecture))
+    if rec["word_vectors"]:
+        model.get_layer("embedding").set_weights([vectors])
+    model.compile(optimizer=keras.optimizers.deserialize(spec["optimizer"]), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer), "float16 gradients need loss scaling"
+    epoch_seconds = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(-time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(-1, epoch_seconds[-1] + time.perf_counter()))
+    callbacks = [timer, keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
+                 keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=rec["patience"],
+                                               restore_best_weights=True)]
+    batch = 128
+    history = model.fit(split["x_train"], split["y_train"], batch_size=batch, epochs=spec["epochs"],
+                        validation_data=(split["x_validation"], split["y_validation"]), shuffle=True,
+                        callbacks=callbacks, verbose=2)
+    start = time.perf_counter()
+    test_loss, test_accuracy = model.evaluate(split["x_test"], split["y_test"], batch_size=512, verbose=0)
+    eval_seconds = time.perf_counter() - start
+    steady = float(np.median(epoch_seconds[1:])) if len(epoch_seconds) > 1 else epoch_seconds[0]
+    n_train = len(split["x_train"])
+    return {"model": rec["model"], "cell": rec["cell"],
+            "masked": not cudnn_unmasked, "cudnn_asserted": cudnn_unmasked,
+            "sequence_length": int(split["x_train"].shape[1]), "batch_size": batch,
+            "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+            "epochs": len(epoch_seconds), "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
+            "first_epoch_seconds": epoch_seconds[0], "seconds_per_epoch": steady,
+            "train_samples_per_second": n_train / steady,
+            "eval_samples_per_second": len(split["x_test"]) / eval_seconds,
+            "history": {key: [float(v) for v in values] for key, values in history.history.items()}}
+
+
+def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False) -> dict:
+    """Train the exported models on this machine's accelerator; write and return the results."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_float16")  # the compiled model then scales its loss
+    exported = json.loads((bundle / "models.json").read_text())
+    with np.load(bundle / "arrays.npz") as stored:
+        data = {name: stored[name].astype(np.int32) for name in stored.files}
+    vectors = np.load(bundle / "word_vectors.npy")
+    report = {"profile": exported["profile"], "keras_version": keras.__version__,
+              "precision_policy": "mixed_float16", "device": _device_name(), "n_train": len(data["x_train"]),
+              "n_validation": len(data["x_validation"]), "n_test": len(data["x_test"]), "rows": [],
+              "total_seconds": 0.0}
+    if append and out_json.is_file():  # another backend's rows, from an earlier run on this machine
+        report = results.read_json(out_json)
+    start = time.perf_counter() - report["total_seconds"]
+    for name in models:
+        row = {"backend": keras.backend.backend(), **train_one(exported["models"][name], data, vectors)}
+        print(json.dumps({key: value for key, value in row.items() if key != "history"}), flush=True)
+        report["rows"].append(row)
+        report["total_seconds"] = time.perf_counter() - start
+        results.write_json(out_json, report)  # after each model: a run cut short keeps what it measured
+    return report
+
+
+def _device_name() -> str:
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return f"GPU: {jax.devices()[0].device_kind}" if jax.default_backend() == "gpu" else "CPU"
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU"
+    return keras.backend.backend()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.gpu_bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    export_parser = commands.add_parser("export", help="vectorize the data and write the models (needs TensorFlow)")
+    export_parser.add_argument("bundle", type=Path)
+    export_parser.add_argument("--profile", default="full")
+    run_parser = commands.add_parser("run", help="train the exported models (Keras 3 on any backend)")
+    run_parser.add_argument("bundle", type=Path)
+    run_parser.add_argument("out_json", type=Path)
+    run_parser.add_argument("--models", nargs="+", default=list(RUN_ORDER), choices=MODELS + (UNMASKED,))
+    run_parser.add_argument("--append", action="store_true", help="add rows to an existing results file")
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        export(args.bundle, args.profile)
+    else:
+        if not (args.bundle / "models.json").is_file():
+            print(f"No exported models in {args.bundle}: run `python -m utils.gpu_bench export {args.bundle}` "
+                  "on a machine with TensorFlow first.", file=sys.stderr)
+            return 2
+        run(args.bundle, args.out_json, args.models, args.append)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,6 +39,36 @@ def test_same_seed_same_weights():
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_training_reads_the_same_batches_whatever_read_the_pipeline_before():
+    # Broken variant: fitting prepared.train itself. A pipeline reshuffles at each pass, so a
+    # training that follows another (or a pass for word vectors) read other batches, and
+    # notebook 03's stacked model depended on the depth-1 run above it.
+    profile = config.PROFILES["smoke"]
+
+    def train(passes_before: int):
+        config.seed_everything(3)
+        prepared = tiny_data()
+        for _ in range(passes_before):
+            for _ in prepared.train:
+                pass
+        model = models.build_gru(20, units=4, embedding_dim=4)
+        return training.train_classifier(model, prepared, profile, dataset="tiny", model_name="gru", epochs=2,
+                                         write=False)["history"]
+
+    assert train(0) == train(2)
+
+
+def test_fresh_training_pipelines_share_the_cache_and_start_the_same_order():
+    prepared = tiny_data()
+    first = [ids.numpy() for ids, _ in prepared.fresh_train()]
+    for _ in prepared.train:  # the pipeline's first pass
+        pass
+    second_pass = [ids.numpy() for ids, _ in prepared.train]
+    again = [ids.numpy() for ids, _ in prepared.fresh_train()]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again)) and len(first) == len(again)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second_pass)), "a pipeline reshuffles each pass"
+
+
 def test_results_record_follows_the_schema(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     profile = config.PROFILES["smoke"]

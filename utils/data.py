@@ -43,6 +43,7 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -50,7 +51,14 @@ import numpy as np
 import tensorflow as tf
 
 from utils.config import REPO_ROOT
-from utils.text import make_pipeline, make_vectorizer, standardize_review, standardize_tweet
+from utils.text import (
+    batch_examples,
+    make_pipeline,
+    make_vectorizer,
+    standardize_review,
+    standardize_tweet,
+    vectorized_examples,
+)
 
 DATA_ENV = "RNN_COURSE_DATA"
 CACHE_ENV = "RNN_COURSE_CACHE"
@@ -515,6 +523,9 @@ class PreparedData:
     n_validation: int
     n_test: int
     truncating: str = "pre"  # the end of a long text that is cut ("pre": its last tokens are kept)
+    # A new training pipeline over the same cached examples, its shuffling started afresh from the
+    # seed: each training reads the same batches, whatever iterated ``train`` before it.
+    fresh_train: Callable[[], tf.data.Dataset] | None = None
 
 
 def prepare_sentiment140(profile, sequence_length: int, batching: str = "bucketed", padding: str = "post",
@@ -620,9 +631,13 @@ def prepare(train, test, max_tokens: int, sequence_length: int, batch_size: int,
                              sequence_length=sequence_length, padding=padding, truncating=truncating)
     counts = [count(dataset) for dataset in (train, validation)]
     n_test = count(test)
+    train_examples = vectorized_examples(train, vectorizer, sequence_length, padding, truncating, batching)
+    fresh_train = functools.partial(batch_examples, train_examples, batch_size, sequence_length, shuffle=True,
+                                    seed=seed, batching=batching)
     return PreparedData(
         vectorizer=vectorizer,
-        train=pipe(train, shuffle=True, seed=seed, batching=batching),
+        train=fresh_train(),
+        fresh_train=fresh_train,
         validation=pipe(validation, batching=batching),
         test=pipe(test, batching="fixed" if batching == "fixed" else "longest"),
         test_texts=test,

@@ -143,6 +143,15 @@ def make_pipeline(dataset, vectorizer, batch_size: int, sequence_length: int | N
         sequence_length = vectorizer.get_config()["output_sequence_length"]
         if sequence_length is None:
             raise ValueError("Give sequence_length, or a vectorizer with output_sequence_length.")
+    examples = vectorized_examples(dataset, vectorizer, sequence_length, padding, truncating, batching)
+    return batch_examples(examples, batch_size, sequence_length, shuffle, seed, batching)
+
+
+def vectorized_examples(dataset, vectorizer, sequence_length: int, padding: str = "post", truncating: str = "pre",
+                        batching: str = "fixed"):
+    """Cached, unbatched ``(token_ids, label)`` examples of a ``(text, label)``
+    dataset: cut to ``sequence_length``, padded to it for ``"fixed"`` batching,
+    at their own length otherwise."""
     autotune = tf.data.AUTOTUNE
 
     def vectorize(texts, labels):
@@ -154,7 +163,20 @@ def make_pipeline(dataset, vectorizer, batch_size: int, sequence_length: int | N
     dataset = dataset.batch(1024).map(vectorize, num_parallel_calls=autotune).unbatch()
     if batching != "fixed":
         dataset = dataset.map(unpad, num_parallel_calls=autotune)
-    dataset = dataset.cache()
+    return dataset.cache()
+
+
+def batch_examples(dataset, batch_size: int, sequence_length: int, shuffle: bool = False, seed: int = 0,
+                   batching: str = "fixed"):
+    """Shuffle (optionally) and batch vectorized ``(token_ids, label)`` examples, as
+    :func:`make_pipeline` does after its cache.
+
+    Every pipeline built here starts a new shuffling sequence from ``seed``;
+    one pipeline reshuffles at each pass, so its second pass differs from a
+    new pipeline's first. Built on the same cached dataset, pipelines share
+    the cache: the texts are vectorized once.
+    """
+    autotune = tf.data.AUTOTUNE
     if shuffle:
         dataset = dataset.shuffle(20_000, seed=seed, reshuffle_each_iteration=True)
     if batching == "bucketed":

@@ -86,7 +86,9 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
                           keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
     start = time.perf_counter()
     # shuffle=False: the pipeline shuffles itself (Keras ignores the flag for a dataset, and says so).
-    history = model.fit(prepared.train, validation_data=prepared.validation,
+    # A fresh pipeline: the shuffling starts from the seed, whatever read prepared.train before.
+    train = prepared.fresh_train() if prepared.fresh_train else prepared.train
+    history = model.fit(train, validation_data=prepared.validation,
                         epochs=epochs or profile.epochs, callbacks=callbacks, shuffle=False,
                         verbose=config.keras_verbosity())
     train_seconds = time.perf_counter() - start

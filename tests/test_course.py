@@ -207,3 +207,11 @@ def test_an_executed_training_notebook_reads_cleanly(output_dir, real_data_dir):
     assert not [line for line in lines if re.match(r"^[EWI]\d{4} ", line)], "TensorFlow C++ log lines"
     assert not [line for line in lines if "Warning" in line and "keras" in line], "Keras warnings"
     assert sum("val_accuracy" in line for line in lines) >= 4, "one line per epoch, per model"
+
+
+def test_the_runner_starts_kernels_without_the_unencrypted_tcp_warning(tmp_path, output_dir, capfd):
+    # Broken variant: kernels over TCP; ipykernel 7 then warns of eavesdropping at every start.
+    good = write_notebook(tmp_path / "a_good.ipynb", "print('ran')")
+    assert course.main([str(good), "--profile", "smoke"]) == 0
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.out + captured.err

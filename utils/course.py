@@ -184,7 +184,10 @@ def run_notebook(notebook: nbformat.NotebookNode, path: Path, out_dir: Path, env
     in its metadata. A failing cell or a dying kernel is recorded, not raised.
     """
     memory, where = KernelMemory(), {"cell": 0, "process": None}
+    # ipykernel 7 warns at every start that its local TCP traffic is unencrypted: nothing a
+    # student can act on. Kernel errors still show.
     client = NotebookClient(notebook, timeout=None, kernel_name="python3",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(path.parent)}})
 
     def kernel_started(**_):

@@ -100,3 +100,11 @@ def test_sentiment140_notebook_trains_every_model_from_its_recipe():
 def test_recipe_is_recorded_with_the_results():
     rec = recipes.recipe("gru")
     assert dataclasses.asdict(rec)["learning_rate"] == 2e-3 and dataclasses.asdict(rec)["patience"] == 1
+
+
+def test_each_recipe_clips_one_way_and_the_model_gets_it():
+    for rec in recipes.RECIPES.values():
+        assert (rec.clipnorm is None) != (rec.global_clipnorm is None), rec.model
+    lstm = recipes.recipe("lstm")
+    model = models.build_rnn_classifier("lstm", 50, **dict(lstm.builder_options(), units=4, embedding_dim=4))
+    assert (model.optimizer.global_clipnorm, model.optimizer.clipnorm) == (1.0, None)

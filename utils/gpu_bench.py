@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import sys
 import time
@@ -95,8 +96,12 @@ def _set_layer_options(config, class_name: str, **options):
             _set_layer_options(value, class_name, **options)
 
 
-def train_one(spec: dict, data: dict, vectors: np.ndarray) -> dict:
-    """Train one exported model as its recipe says; its results row."""
+def train_one(spec: dict, data: dict, vectors: np.ndarray, seed: int = 42, global_clipnorm: bool = False) -> dict:
+    """Train one exported model as its recipe says; its results row.
+
+    ``global_clipnorm`` swaps the recipe's per-variable ``clipnorm`` for a
+    ``global_clipnorm`` of the same value (notebook 03 explains the two).
+    """
     import keras
 
     rec, architecture = spec["recipe"], spec["architecture"]
@@ -110,11 +115,18 @@ def train_one(spec: dict, data: dict, vectors: np.ndarray) -> dict:
         _set_layer_options(architecture, rec["cell"].upper(), use_cudnn=True)
     if rec["padding"] == "pre":
         split.update({f"x_{s}": pre_padded(split[f"x_{s}"]) for s in ("train", "validation", "test")})
-    keras.utils.set_random_seed(42)
+    optimizer = json.loads(json.dumps(spec["optimizer"]))  # a copy to edit
+    settings = optimizer["config"]
+    if optimizer["class_name"] == "LossScaleOptimizer":  # built under mixed_float16: the Adam inside
+        settings = settings["inner_optimizer"]["config"]
+    if global_clipnorm:
+        settings.update(global_clipnorm=settings["clipnorm"] or settings["global_clipnorm"], clipnorm=None)
+    clipping = "global_clipnorm" if settings["global_clipnorm"] else "clipnorm"
+    keras.utils.set_random_seed(seed)
     model = keras.models.model_from_json(json.dumps(architecture))
     if rec["word_vectors"]:
         model.get_layer("embedding").set_weights([vectors])
-    model.compile(optimizer=keras.optimizers.deserialize(spec["optimizer"]), loss="binary_crossentropy",
+    model.compile(optimizer=keras.optimizers.deserialize(optimizer), loss="binary_crossentropy",
                   metrics=["accuracy"])
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer), "float16 gradients need loss scaling"
     epoch_seconds = []
@@ -133,7 +145,8 @@ def train_one(spec: dict, data: dict, vectors: np.ndarray) -> dict:
     eval_seconds = time.perf_counter() - start
     steady = float(np.median(epoch_seconds[1:])) if len(epoch_seconds) > 1 else epoch_seconds[0]
     n_train = len(split["x_train"])
-    return {"model": rec["model"], "cell": rec["cell"],
+    return {"model": rec["model"] + ("_global_clipnorm" if global_clipnorm else ""), "cell": rec["cell"],
+            "seed": seed, "clipping": f"{clipping}={settings[clipping]}",
             "masked": not cudnn_unmasked, "cudnn_asserted": cudnn_unmasked,
             "sequence_length": int(split["x_train"].shape[1]), "batch_size": batch,
             "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
@@ -144,7 +157,8 @@ def train_one(spec: dict, data: dict, vectors: np.ndarray) -> dict:
             "history": {key: [float(v) for v in values] for key, values in history.history.items()}}
 
 
-def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False) -> dict:
+def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False, seeds=(42,),
+        clippings=("clipnorm",)) -> dict:
     """Train the exported models on this machine's accelerator; write and return the results."""
     import keras
 
@@ -160,13 +174,22 @@ def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False) ->
     if append and out_json.is_file():  # another backend's rows, from an earlier run on this machine
         report = results.read_json(out_json)
     start = time.perf_counter() - report["total_seconds"]
-    for name in models:
-        row = {"backend": keras.backend.backend(), **train_one(exported["models"][name], data, vectors)}
+    for name, seed, clipping in itertools.product(models, seeds, clippings):
+        row = {"backend": keras.backend.backend(),
+               **train_one(exported["models"][name], data, vectors, seed, clipping == "global_clipnorm")}
         print(json.dumps({key: value for key, value in row.items() if key != "history"}), flush=True)
         report["rows"].append(row)
         report["total_seconds"] = time.perf_counter() - start
         results.write_json(out_json, report)  # after each model: a run cut short keeps what it measured
     return report
+
+
+def clipping_summary(path: Path) -> dict:
+    """``{cell: {clipping: [test accuracy per seed]}}`` of a ``--clipping`` run's results file."""
+    summary = {}
+    for row in results.read_json(path)["rows"]:
+        summary.setdefault(row["cell"], {}).setdefault(row["clipping"].split("=")[0], []).append(row["test_accuracy"])
+    return summary
 
 
 def _device_name() -> str:
@@ -194,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("out_json", type=Path)
     run_parser.add_argument("--models", nargs="+", default=list(RUN_ORDER), choices=MODELS + (UNMASKED,))
     run_parser.add_argument("--append", action="store_true", help="add rows to an existing results file")
+    run_parser.add_argument("--seeds", nargs="+", type=int, default=[42])
+    run_parser.add_argument("--clipping", nargs="+", default=["clipnorm"], choices=("clipnorm", "global_clipnorm"),
+                            help="train each model with the recipe's clipnorm and/or a global_clipnorm of that value")
     args = parser.parse_args(argv)
     if args.command == "export":
         export(args.bundle, args.profile)
@@ -202,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"No exported models in {args.bundle}: run `python -m utils.gpu_bench export {args.bundle}` "
                   "on a machine with TensorFlow first.", file=sys.stderr)
             return 2
-        run(args.bundle, args.out_json, args.models, args.append)
+        run(args.bundle, args.out_json, args.models, args.append, args.seeds, args.clipping)
     return 0
 
 

@@ -117,6 +117,7 @@ def build_rnn_classifier(
     mask_zero: bool = True,
     learning_rate: float = 2e-3,
     clipnorm: float | None = 1.0,
+    global_clipnorm: float | None = None,
     forget_bias: float | None = None,
     update_bias: float | None = None,
     ema_momentum: float | None = None,
@@ -129,8 +130,9 @@ def build_rnn_classifier(
     """Token ids -> Embedding -> ``depth`` recurrent layers -> sigmoid.
 
     ``dropout`` acts on the embeddings and on the last hidden state (not
-    inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips the
-    gradient norm, the standard remedy for exploding gradients in RNNs.
+    inside the recurrence, which would rule out cuDNN); ``clipnorm`` clips each
+    variable's gradient norm and ``global_clipnorm`` (pass one, not both) the norm
+    of all gradients together: the standard remedies for exploding gradients in RNNs.
     ``forget_bias`` (LSTM only) sets the forget gate's initial bias
     (Keras' default: 1), see :class:`ForgetGateBias`; ``update_bias`` (GRU
     only) the update gate's (Keras' default: 0), see :class:`UpdateGateBias`.
@@ -194,6 +196,7 @@ def build_rnn_classifier(
     model = keras.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm,
+                                        global_clipnorm=global_clipnorm,
                                         use_ema=ema_momentum is not None,
                                         ema_momentum=ema_momentum or 0.99),
         loss="binary_crossentropy",

@@ -52,7 +52,28 @@ def pre_padded(ids: np.ndarray) -> np.ndarray:
     return np.where(source >= 0, np.take_along_axis(ids, np.clip(source, 0, None), axis=1), 0)
 
 
-def export(out_dir: Path, profile_name: str = "full") -> None:
+def export_recipes(dataset: str) -> dict:
+    """The recipes ``export`` writes for ``dataset``, by name.
+
+    IMDB: the four course models and the LSTM unmasked for cuDNN. Sentiment140:
+    the course's tweet LSTM and GRU, each also started from word vectors of
+    the training tweets (which the tweet recipes do not use).
+    """
+    from utils import recipes
+
+    if dataset == "imdb":
+        found = {name: recipes.recipe(name) for name in MODELS}
+        found[UNMASKED] = recipes.recipe("lstm", mask_zero=False, padding="pre", model=UNMASKED)
+        return found
+    found = {}
+    for name in ("lstm", "gru"):
+        found[name] = recipes.recipe(name, dataset=dataset)
+        found[f"{name}_word_vectors"] = recipes.recipe(name, dataset=dataset, word_vectors=True,
+                                                       model=f"{name}_word_vectors")
+    return found
+
+
+def export(out_dir: Path, profile_name: str = "full", dataset: str = "imdb") -> None:
     """Write ``arrays.npz``, ``word_vectors.npy`` and ``models.json`` to ``out_dir``."""
     import keras
 
@@ -61,18 +82,17 @@ def export(out_dir: Path, profile_name: str = "full") -> None:
     course = config.setup(profile_name, verbose=False)
     # Built as the GPU builds them: float16 layers, a float32 output (see utils.models).
     keras.mixed_precision.set_global_policy("mixed_float16")
-    lstm = recipes.recipe("lstm")
-    prepared = recipes.prepare_course_data(dataclasses.replace(lstm, batching="fixed"), course.profile)
+    chosen = export_recipes(dataset)
+    longest = max(chosen.values(), key=lambda rec: rec.sequence_length)
+    prepared = recipes.prepare_course_data(dataclasses.replace(longest, batching="fixed"), course.profile)
     arrays = {}
     for split in ("train", "validation", "test"):
         ids, labels = zip(*getattr(prepared, split).as_numpy_iterator())
         arrays[f"x_{split}"] = np.concatenate(ids).astype(np.int16)
         arrays[f"y_{split}"] = np.concatenate(labels).astype(np.int8)
-    vectors = recipes.course_word_vectors(lstm, prepared)
+    vectors = recipes.course_word_vectors(dataclasses.replace(longest, word_vectors=True), prepared)
     models = {}
-    for name in MODELS + (UNMASKED,):
-        rec = (recipes.recipe("lstm", mask_zero=False, padding="pre", model=UNMASKED) if name == UNMASKED
-               else recipes.recipe(name))
+    for name, rec in chosen.items():
         model = recipes.build_course_model(rec, course, word_vectors=vectors if rec.word_vectors else None)
         models[name] = {"recipe": dataclasses.asdict(rec), "architecture": json.loads(model.to_json()),
                         "optimizer": keras.optimizers.serialize(model.optimizer),
@@ -80,8 +100,9 @@ def export(out_dir: Path, profile_name: str = "full") -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "arrays.npz", **arrays)
     np.save(out_dir / "word_vectors.npy", vectors)
-    (out_dir / "models.json").write_text(json.dumps({"profile": profile_name, "models": models}))
-    print(f"Wrote {out_dir}: {len(arrays['x_train']):,} training reviews of {arrays['x_train'].shape[1]} tokens")
+    (out_dir / "models.json").write_text(json.dumps({"profile": profile_name, "dataset": dataset, "models": models}))
+    print(f"Wrote {out_dir}: {len(arrays['x_train']):,} {dataset} training texts, "
+          f"{arrays['x_train'].shape[1]} tokens")
 
 
 def _set_layer_options(config, class_name: str, **options):
@@ -164,10 +185,14 @@ def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False, se
 
     keras.mixed_precision.set_global_policy("mixed_float16")  # the compiled model then scales its loss
     exported = json.loads((bundle / "models.json").read_text())
+    unknown = [name for name in models if name not in exported["models"]]
+    if unknown:
+        raise ValueError(f"{bundle} holds no {', '.join(unknown)}: it holds {', '.join(exported['models'])}.")
     with np.load(bundle / "arrays.npz") as stored:
         data = {name: stored[name].astype(np.int32) for name in stored.files}
     vectors = np.load(bundle / "word_vectors.npy")
-    report = {"profile": exported["profile"], "keras_version": keras.__version__,
+    report = {"profile": exported["profile"], "dataset": exported.get("dataset", "imdb"),
+              "keras_version": keras.__version__,
               "precision_policy": "mixed_float16", "device": _device_name(), "n_train": len(data["x_train"]),
               "n_validation": len(data["x_validation"]), "n_test": len(data["x_test"]), "rows": [],
               "total_seconds": 0.0}
@@ -212,17 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     export_parser = commands.add_parser("export", help="vectorize the data and write the models (needs TensorFlow)")
     export_parser.add_argument("bundle", type=Path)
     export_parser.add_argument("--profile", default="full")
+    export_parser.add_argument("--dataset", default="imdb", choices=("imdb", "sentiment140"))
     run_parser = commands.add_parser("run", help="train the exported models (Keras 3 on any backend)")
     run_parser.add_argument("bundle", type=Path)
     run_parser.add_argument("out_json", type=Path)
-    run_parser.add_argument("--models", nargs="+", default=list(RUN_ORDER), choices=MODELS + (UNMASKED,))
+    run_parser.add_argument("--models", nargs="+", default=list(RUN_ORDER),
+                            help="names in the export's models.json (default: the IMDB export's, gated first)")
     run_parser.add_argument("--append", action="store_true", help="add rows to an existing results file")
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[42])
     run_parser.add_argument("--clipping", nargs="+", default=["clipnorm"], choices=("clipnorm", "global_clipnorm"),
                             help="train each model with the recipe's clipnorm and/or a global_clipnorm of that value")
     args = parser.parse_args(argv)
     if args.command == "export":
-        export(args.bundle, args.profile)
+        export(args.bundle, args.profile, args.dataset)
     else:
         if not (args.bundle / "models.json").is_file():
             print(f"No exported models in {args.bundle}: run `python -m utils.gpu_bench export {args.bundle}` "

@@ -86,8 +86,10 @@ RECIPES = {
                                           epochs=2, patience=2),
     ("sentiment140", "simple_rnn"): _tweets("simple_rnn", "simple_rnn"),
     ("sentiment140", "stacked_rnn"): _tweets("stacked_rnn", "simple_rnn", depth=2),
-    ("sentiment140", "lstm"): _tweets("lstm", "lstm"),
-    ("sentiment140", "gru"): _tweets("gru", "gru", learning_rate=2e-3),
+    # Word vectors of the training tweets: on a GPU (results/tweets_word_vectors_gpu.json, 2 seeds)
+    # they raised the best validation accuracy of the GRU (77.4 -> 78.2 %) and the LSTM (77.6 -> 78.0 %).
+    ("sentiment140", "lstm"): _tweets("lstm", "lstm", word_vectors=True),
+    ("sentiment140", "gru"): _tweets("gru", "gru", learning_rate=2e-3, word_vectors=True),
 }
 COURSE_MODELS = ("simple_rnn", "stacked_rnn", "lstm", "gru")
 

@@ -43,11 +43,12 @@ def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
 def test_history_shows_the_unaveraged_weights_only_where_measured():
     history = {"loss": [0.6, 0.4], "val_loss": [0.5, 0.45], "accuracy": [0.7, 0.8], "val_accuracy": [0.75, 0.8]}
     plain = plots.plot_history(history)
-    assert [len(ax.lines) for ax in plain.axes] == [2, 2]
+    assert [len(ax.lines) for ax in plain.axes] == [3, 3]  # training, validation, the epoch kept
     averaged = plots.plot_history({**history, "val_accuracy_unaveraged": [0.7, 0.78]})
-    assert [len(ax.lines) for ax in averaged.axes] == [2, 3]
+    assert [len(ax.lines) for ax in averaged.axes] == [3, 4]
     labels = [line.get_label() for line in averaged.axes[1].lines]
-    assert labels == ["training", "validation, averaged weights", "validation, last step's weights"]
+    assert labels == ["training", "validation, averaged weights", "validation, last step's weights", "weights kept"]
+    assert averaged.axes[1].lines[-1].get_xdata()[0] == 2, "the best validation accuracy's epoch"
 
 
 def test_word_map_places_each_known_word_once_and_skips_unknown_ones():

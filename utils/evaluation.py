@@ -107,6 +107,6 @@ def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
           f"the {len(mistakes)} surest mistakes:")
     for mistake in mistakes:
         truth = "positive" if mistake["label"] else "negative"
-        print(f"\n[true {truth}, P(positive) = {100 * mistake['probability']:.1f} %] "
+        print(f"\n[label {truth}, P(positive) = {100 * mistake['probability']:.1f} %] "
               f"{mistake['text'][:400]}{' …' if len(mistake['text']) > 400 else ''}")
     return {"confusion": matrix, "mistakes": mistakes, "probabilities": probabilities}

@@ -10,6 +10,7 @@ import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from utils import config
@@ -148,6 +149,9 @@ def plot_history(history: dict, title: str = "Training curves"):
         if f"val_{metric}_unaveraged" in history:
             ax.plot(epochs, scale * np.asarray(history[f"val_{metric}_unaveraged"]), "s:",
                     label="validation, last step's weights")
+        # The epoch whose weights were kept: early stopping restores the best validation accuracy.
+        ax.axvline(int(np.argmax(history["val_accuracy"])) + 1, color="gray", linestyle=":", linewidth=1,
+                   label="weights kept")
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{metric} ({unit})")
         ax.set_xticks(epochs)
@@ -168,7 +172,7 @@ def plot_confusion_matrix(matrix, title: str = "Confusion matrix (test set)"):
                 color="white" if shares[row, col] > 0.5 else "black")
     ax.set_xticks([0, 1], ["negative", "positive"])
     ax.set_yticks([0, 1], ["negative", "positive"])
-    ax.set_xlabel("predicted class")
+    ax.set_xlabel("predicted class (count, % of the true class)")
     ax.set_ylabel("true class")
     ax.set_title(title)
     ax.grid(False)
@@ -332,6 +336,7 @@ def plot_validation_curves(records: list[dict], title: str | None = None):
         for r in _ordered([r for r in records if r["dataset"] == dataset]):
             values = 100 * np.asarray(r["history"]["val_accuracy"])
             ax.plot(np.arange(1, len(values) + 1), values, "o-", label=r["model"])
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs only
         ax.set_title(f"{dataset}: validation accuracy")
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation accuracy (%)")

@@ -72,7 +72,8 @@ def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90
                         xytext=(3, -4), textcoords="offset points", rotation=90,
                         va="top", ha="left", fontsize=9, color="#a0522d")
         ax.set_title(f"{name}: length of {values.size:,} texts")
-        ax.set_xlabel("length (tokens)")
+        longest = int(values.max()) if values.size else 0
+        ax.set_xlabel(f"length (tokens); axis ends at the 99.5th percentile, the longest has {longest:,}")
         ax.set_ylabel("texts (count)")
     return fig
 

@@ -250,7 +250,7 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
         fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02).ax.set_visible(False)
     axes[-1].set_xticks(np.arange(len(tokens)), tokens, rotation=90, fontsize=8)
     axes[-1].set_xlabel("token")
-    fig.suptitle(f"{title} ({n_units} most active units per row)")
+    fig.suptitle(f"{title} (per panel, the {n_units} units that vary most)")
     fig.tight_layout()
     return fig
 

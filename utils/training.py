@@ -129,7 +129,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},
     }
     print(f"{record['model']}: test accuracy {100 * test_accuracy:.2f} % on {prepared.n_test:,} "
-          f"{dataset} texts, {record['epochs']} epochs of {seconds_per_epoch:.1f} s "
+          f"{dataset} texts, {record['epochs']} epochs of {seconds_per_epoch:.1f} s of training each "
           f"({record['train_samples_per_second']:,.0f} samples/s), {record['params']:,} parameters")
     if target is not None:
         print(f"Course target {100 * target:.1f} %: {'met' if record['meets_target'] else 'MISSED'}")

@@ -222,7 +222,7 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
 
     Each heatmap shows the ``n_units`` units that move most over this text
     (their indices on the axis): a slide cannot show 64 rows. Sigmoid gates
-    share one colour scale from 0 (closed) to 1 (open).
+    share one colour scale from 0 to 1 (what a value means depends on the gate).
     """
     rows = len(gates) + (probabilities is not None)
     fig, axes = plt.subplots(rows, 1, figsize=(max(8, 0.32 * len(tokens)), 1.6 + 0.22 * n_units * rows),
@@ -239,7 +239,7 @@ def plot_gates(tokens: list[str], gates: dict[str, np.ndarray], probabilities=No
         ax.set_ylabel(f"{name}\n(unit)")
         ax.grid(False)
         colorbar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
-        colorbar.set_label("value" if signed else "0 closed … 1 open", fontsize=8)
+        colorbar.set_label("value" if signed else "gate value, 0 to 1", fontsize=8)
     if probabilities is not None:
         ax = axes[-1]
         ax.plot(np.arange(len(tokens)), 100 * np.asarray(probabilities), "o-", color="#4c72b0")

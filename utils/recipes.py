@@ -76,7 +76,7 @@ RECIPES = {
     ("imdb", "simple_rnn"): _imdb("simple_rnn", "simple_rnn", sequence_length=200, batching="fixed"),
     ("imdb", "stacked_rnn"): _imdb("stacked_rnn", "simple_rnn", depth=2, sequence_length=200,
                                    batching="fixed", epochs=5),
-    # The LSTM clips all gradients together: measured on the course models (results/clipping_gpu.json,
+    # The LSTM clips all gradients together: measured on the course models (results/benchmark_gpu_clipping.json,
     # 2 seeds), global_clipnorm gave the LSTM +0.5 points, the GRU +0.05 and the SimpleRNN -0.8.
     ("imdb", "lstm"): _imdb("lstm", "lstm", word_vectors=True, patience=1, clipnorm=None, global_clipnorm=1.0),
     ("imdb", "gru"): _imdb("gru", "gru", learning_rate=2e-3, word_vectors=True, patience=1),
@@ -86,7 +86,7 @@ RECIPES = {
                                           epochs=2, patience=2),
     ("sentiment140", "simple_rnn"): _tweets("simple_rnn", "simple_rnn"),
     ("sentiment140", "stacked_rnn"): _tweets("stacked_rnn", "simple_rnn", depth=2),
-    # Word vectors of the training tweets: on a GPU (results/tweets_word_vectors_gpu.json, 2 seeds)
+    # Word vectors of the training tweets: on a GPU (results/benchmark_gpu_tweets_word_vectors.json, 2 seeds)
     # they raised the best validation accuracy of the GRU (77.4 -> 78.2 %) and the LSTM (77.6 -> 78.0 %).
     ("sentiment140", "lstm"): _tweets("lstm", "lstm", word_vectors=True),
     ("sentiment140", "gru"): _tweets("gru", "gru", learning_rate=2e-3, word_vectors=True),

@@ -45,5 +45,7 @@ def test_accuracy_intervals_are_error_bars_around_each_accuracy():
     assert np.allclose(bars.lines[0].get_ydata(), [75, 76])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["lstm", "gru"]
     assert ax.get_ylabel() == "test accuracy (%), 95 % interval"
+    bottom, top = ax.get_ylim()
+    assert 60 < bottom < 70 and 80 < top < 90, "zoomed on the intervals, so that their overlap shows"
     with pytest.raises(ValueError, match="does not contain the accuracy"):
         plots.plot_accuracy_intervals([{"model": "x", "test_accuracy": 0.9, "interval": (0.7, 0.8)}], "bad")

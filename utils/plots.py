@@ -478,12 +478,16 @@ def plot_accuracy_intervals(rows: list[dict], title: str, label_key: str = "mode
     for k, value in enumerate(accuracy):
         ax.annotate(f"{value:.1f}", (x[k], value), xytext=(8, 0), textcoords="offset points", va="center",
                     fontsize=9)
-    ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
     ax.set_xticks(x, [str(row[label_key]) for row in rows])
     ax.set_xlim(-0.5, len(rows) - 0.5)
     ax.set_xlabel(label_key.replace("_", " "))
     ax.set_ylabel(f"test accuracy (%), {100 * confidence:g} % interval")
-    ax.set_ylim(min(45, float((accuracy - below).min()) - 5), 100)
+    # Zoomed on the intervals, so that their overlap can be read; chance is drawn when in view.
+    low, high = float((accuracy - below).min()), float((accuracy + above).max())
+    margin = max(1.0, 0.3 * (high - low))
+    ax.set_ylim(low - margin, min(100.0, high + margin))
+    if low - margin <= 50:
+        ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance")
+        ax.legend(loc="lower right")
     ax.set_title(title)
-    ax.legend(loc="lower right")
     return fig

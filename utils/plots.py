@@ -422,7 +422,7 @@ def _memory_title(distances, accuracy: dict[str, np.ndarray], held: float = 0.9)
     else:
         who = "only " + (" and ".join(holders) if len(holders) <= 2 else ", ".join(holders[:-1]) +
                          f" and {holders[-1]}")
-    return f"Over {max(distances):g} steps, {who} kept the marker (mean ≥ {100 * held:.0f} %)"
+    return f"At {max(distances):g} steps, the longest measured, {who} kept the marker (mean ≥ {100 * held:.0f} %)"
 
 
 def plot_memory(distances, accuracy: dict[str, np.ndarray], title: str | None = None):

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# Notebooks executed by nbval inherit this environment: smoke profile.
-os.environ["COURSE_PROFILE"] = "smoke"
-# ... and print one line per epoch instead of a progress bar (utils.config.keras_verbosity).
-os.environ["COURSE_BATCH_RUN"] = "1"
+# The smoke profile for every notebook nbval executes is set in the repository's conftest.py.
 
 REVIEWS = {
     "train": {"pos": ["A wonderful film.<br />Loved it!", "Great acting, great story."],

@@ -18,8 +18,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tar_gz_bytes, write_imdb_tree
 
+from conftest import tar_gz_bytes, write_imdb_tree
 from utils import config, data, models, report, text
 from utils.data import DataError
 

@@ -3,7 +3,9 @@
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.text import Text
 
 from utils import config, plots
 
@@ -119,3 +121,18 @@ def test_validation_curves_take_a_title_and_draw_one_line_per_run():
     fig = plots.plot_validation_curves(runs, "padding")
     assert fig._suptitle.get_text() == "padding"
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["mask", "no mask"]
+
+
+def test_word_labels_do_not_overlap_in_a_crowd():
+    rng = np.random.default_rng(0)
+    points = rng.normal(scale=0.05, size=(12, 2))  # twelve words on top of each other
+    points[0] = (3.0, 3.0)  # and one far away, to set the scale
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(points[:, 0], points[:, 1])
+    texts = plots.place_labels(ax, points, [f"word{i}" for i in range(12)], ["black"] * 12)
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()  # places every annotation where the saved figure has it
+    boxes = [Text.get_window_extent(t, renderer) for t in texts]  # the words, not their leader lines
+    assert [t.get_text() for t in texts] == [f"word{i}" for i in range(12)]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)

@@ -108,3 +108,19 @@ def test_each_recipe_clips_one_way_and_the_model_gets_it():
     lstm = recipes.recipe("lstm")
     model = models.build_rnn_classifier("lstm", 50, **dict(lstm.builder_options(), units=4, embedding_dim=4))
     assert (model.optimizer.global_clipnorm, model.optimizer.clipnorm) == (1.0, None)
+
+
+def test_batch_size_is_the_recipes_capped_by_the_profile():
+    full = config.PROFILES["full"]
+    assert recipes.batch_size(recipes.recipe("lstm"), full) == recipes.recipe("lstm").batch_size
+    assert recipes.batch_size(recipes.recipe("simple_rnn"), full) == 128
+    assert recipes.batch_size(recipes.recipe("lstm", batch_size=10_000), full) == full.batch_size
+    assert recipes.batch_size(recipes.recipe("lstm"), SMOKE) == SMOKE.batch_size == 64
+
+
+def test_prepared_batches_have_the_recipes_batch_size():
+    rec = recipes.recipe("gru", dataset="sentiment140", batch_size=32, batching="fixed")
+    prepared = recipes.prepare_course_data(rec, SMOKE)
+    sizes = [int(labels.shape[0]) for _, labels in prepared.fresh_train()]
+    assert max(sizes) == 32 and sum(sizes) == prepared.n_train
+    assert max(int(labels.shape[0]) for _, labels in prepared.test) == 32

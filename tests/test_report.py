@@ -9,6 +9,24 @@ def test_readme_table_matches_results_files():
         "README.md's tables are stale: run python -m utils.report")
 
 
+def test_performance_page_tables_match_results_files():
+    page = report.DETAILS.read_text()
+    assert report.render_details(page, report.load_performance()) == page, (
+        "docs/performance.md's tables are stale: run python -m utils.report")
+
+
+def test_check_names_the_stale_page(tmp_path, monkeypatch, capsys):
+    readme, page = tmp_path / "README.md", tmp_path / "performance.md"
+    readme.write_text(report.README.read_text())
+    page.write_text(report.DETAILS.read_text().replace("| --- | ---: |", "| --- | --: |", 1))
+    monkeypatch.setattr(report, "README", readme)
+    monkeypatch.setattr(report, "DETAILS", page)
+    monkeypatch.setattr(report.config, "REPO_ROOT", tmp_path)
+    assert report.main(["--check"]) == report.OUT_OF_DATE
+    assert capsys.readouterr().out.strip() == "performance.md's tables differ from results/: run python -m utils.report"
+    assert report.main([]) == 0 and report.main(["--check"]) == 0, "a run mends the stale page"
+
+
 def test_table_has_a_row_per_record():
     record = {"dataset": "imdb", "model": "lstm", "test_accuracy": 0.8765, "params": 1234, "epochs": 3,
               "seconds_per_epoch": 41.25, "train_samples_per_second": 545.4, "device": "CPU",
@@ -30,7 +48,8 @@ def test_performance_tables_show_ratios_variants_and_course_time():
     text = report.performance_tables(benchmark, course)
     assert "(full profile, CPU, 30 min in all)" in text
     assert "| lstm | 700 | 2,000 | 32.1 | 5 | 87.00 % | 3,000 | 3.20 |" in text
-    assert "| length buckets (course) | 750 |" in text
+    assert "one change at a time" not in text, "the variants table lives in docs/performance.md"
+    assert "| length buckets (course) | 750 |" in report.detail_tables(benchmark, None)
     assert "Whole course, full profile, CPU: **25.0 min**." in text
     assert "| 01_data_loading | 1.0 | – | ok |" in text, "runs before peak memory was measured show a dash"
     assert "no benchmark" in report.performance_tables(None, None)
@@ -53,7 +72,7 @@ def test_gpu_table_shows_each_backend_mask_and_cudnn_assertion():
                {"model": "lstm_unmasked_cudnn", "backend": "torch", "masked": False, "cudnn_asserted": True,
                 "sequence_length": 600, "train_samples_per_second": 10452.2, "seconds_per_epoch": 2.16, "epochs": 6,
                 "test_accuracy": 0.8862}]}
-    text = report.performance_tables(None, None, gpu)
+    text = report.detail_tables(None, gpu)
     assert "GPU: NVIDIA H200, mixed_float16" in text and "2 trainings in **2.0 min** in all" in text
     assert "| lstm | jax | yes | no | 600 | 5,079 | 4.4 | 5 | 88.67 % |" in text
     assert "| lstm_unmasked_cudnn | torch | no | yes | 600 | 10,452 | 2.2 | 6 | 88.62 % |" in text

@@ -128,11 +128,11 @@ def measure_variants(profile, steps: int | None) -> list[dict]:
     rows = []
     for label, batching, deterministic, jit_compile in VARIANTS:
         config.seed_everything(config.SEED, deterministic=deterministic)
-        batches = text.make_pipeline(train, vectorizer, profile.batch_size, profile.sequence_length,
+        lstm = recipes.recipe("lstm")
+        batches = text.make_pipeline(train, vectorizer, recipes.batch_size(lstm, profile), profile.sequence_length,
                                      shuffle=True, batching=batching)
         if steps is not None:
             batches = batches.take(steps + 3)
-        lstm = recipes.recipe("lstm")
         model = models.build_rnn_classifier("lstm", profile.max_tokens, **lstm.builder_options())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the refusal is reported below instead

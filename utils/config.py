@@ -43,7 +43,7 @@ class Profile:
     max_tokens: int  # vocabulary size for reviews, padding and OOV ids included
     tweet_max_tokens: int  # vocabulary size for tweets
     sequence_length: int  # the most tokens any model reads (a recipe may ask for fewer)
-    batch_size: int
+    batch_size: int  # the largest batch any model trains on (a recipe may ask for a smaller one)
     memory_distances: tuple[int, ...]  # long-range memory task: marker distances (steps)
     memory_train_size: int  # training sequences per distance
     memory_epochs: int
@@ -61,7 +61,7 @@ PROFILES = {
         max_tokens=20_000,
         sequence_length=600,
         tweet_max_tokens=10_000,
-        batch_size=128,
+        batch_size=256,
         memory_distances=(5, 10, 20, 40, 60),
         memory_train_size=2_048,
         memory_epochs=8,

@@ -96,7 +96,8 @@ def export(out_dir: Path, profile_name: str = "full", dataset: str = "imdb") -> 
         model = recipes.build_course_model(rec, course, word_vectors=vectors if rec.word_vectors else None)
         models[name] = {"recipe": dataclasses.asdict(rec), "architecture": json.loads(model.to_json()),
                         "optimizer": keras.optimizers.serialize(model.optimizer),
-                        "epochs": min(rec.epochs, course.profile.epochs)}
+                        "epochs": min(rec.epochs, course.profile.epochs),
+                        "batch_size": recipes.batch_size(rec, course.profile)}
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "arrays.npz", **arrays)
     np.save(out_dir / "word_vectors.npy", vectors)
@@ -157,7 +158,7 @@ def train_one(spec: dict, data: dict, vectors: np.ndarray, seed: int = 42, globa
     callbacks = [timer, keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
                  keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=rec["patience"],
                                                restore_best_weights=True)]
-    batch = 128
+    batch = spec.get("batch_size", 128)  # bundles exported before recipes named a batch size trained on 128
     history = model.fit(split["x_train"], split["y_train"], batch_size=batch, epochs=spec["epochs"],
                         validation_data=(split["x_validation"], split["y_validation"]), shuffle=True,
                         callbacks=callbacks, verbose=2)

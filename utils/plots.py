@@ -12,6 +12,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from utils import config
 from utils.results import order_key
@@ -39,22 +41,28 @@ def save_figure(fig, name: str, profile: config.Profile | None = None) -> Path:
 
 
 def plot_class_balance(counts: dict[str, dict[str, int]]):
-    """Bars of negative/positive examples per data set and split.
+    """Each split's share of negative and positive examples, its counts on the bars.
 
     ``counts`` maps a name such as ``"IMDB train"`` to ``{"negative": n, "positive": m}``.
+    Shares, not counts, on the axis: a split of 359 tweets and one of 25,000
+    reviews are then read on the same scale.
     """
     names = list(counts)
     x = np.arange(len(names))
+    totals = np.array([sum(counts[name].values()) for name in names], dtype=float)
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 4))
     for offset, label in ((-0.2, "negative"), (0.2, "positive")):
-        values = [counts[name].get(label, 0) for name in names]
-        bars = ax.bar(x + offset, values, width=0.4, label=label, color=CLASS_COLORS[label])
-        ax.bar_label(bars, fmt="{:,.0f}", fontsize=9)
-    ax.set_xticks(x, names)
-    ax.set_xlabel("data set and split")
-    ax.set_ylabel("examples (count)")
-    ax.set_title("Class balance")
-    ax.legend()
+        values = np.array([counts[name].get(label, 0) for name in names])
+        bars = ax.bar(x + offset, 100 * values / np.maximum(totals, 1), width=0.4, label=label,
+                      color=CLASS_COLORS[label])
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=9)
+    ax.axhline(50, color="black", linestyle=":", linewidth=1, label="50 %: balanced")
+    ax.set_xticks(x, [f"{name}\n({total:,.0f})" for name, total in zip(names, totals)])
+    ax.set_ylim(0, 75)
+    ax.set_xlabel("data set and split (examples)")
+    ax.set_ylabel("share of the split (%)")
+    ax.set_title("Class balance (counts on the bars)")
+    ax.legend(loc="upper right", ncols=3)
     return fig
 
 
@@ -104,17 +112,23 @@ def plot_length_coverage(coverage: dict[str, dict[int, dict[str, float]]],
     return fig
 
 
-def plot_vocabulary_coverage(coverage: dict[str, dict[int, float]]):
-    """Share of token occurrences covered by the top-n words, per data set."""
+def plot_vocabulary_coverage(coverage: dict[str, dict[int, float]], chosen: dict[str, int] | None = None):
+    """Share of token occurrences covered by the top-n words, per data set;
+    ``chosen`` marks each data set's vocabulary size (which must be one of its sizes)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, table in coverage.items():
         sizes = sorted(table)
-        ax.plot(sizes, [100 * table[n] for n in sizes], "o-", label=name)
+        size = (chosen or {}).get(name)
+        label = name if size is None else f"{name} (course: {size:,} words, {100 * table[size]:.1f} %)"
+        (line,) = ax.plot(sizes, [100 * table[n] for n in sizes], "o-", label=label)
+        if size is not None:
+            ax.plot(size, 100 * table[size], marker="*", markersize=16, color=line.get_color(),
+                    markeredgecolor="black", linestyle="none")
     ax.set_xscale("log")
     ax.set_xlabel("vocabulary size (most frequent words, log scale)")
     ax.set_ylabel("token occurrences covered (%)")
-    ax.set_title("Vocabulary size against coverage")
-    ax.legend()
+    ax.set_title("Vocabulary size against coverage" + (" (star: the course's size)" if chosen else ""))
+    ax.legend(loc="lower right", fontsize=9)
     return fig
 
 
@@ -278,17 +292,13 @@ def plot_word_map(vectors, vocabulary: list[str], groups: dict[str, list[str]],
     cloud = project(background)
     ax.scatter(cloud[:, 0], cloud[:, 1], s=3, color="#d0d0d0", label=f"{len(cloud):,} most frequent words")
     palette = itertools.cycle(["#8c8c8c", "#55a868", "#8172b2"])
+    colors = {}
     for group in groups:
         rows = [i for i, (g, _) in enumerate(words) if g == group]
-        if not rows:
-            continue
-        color = CLASS_COLORS.get(group, None) or next(palette)
-        ax.scatter(xy[rows, 0], xy[rows, 1], color=color, label=group, zorder=3)
-        for k, i in enumerate(rows):
-            # Alternate the label side so that neighbours' labels do not sit on each other.
-            offset = (4, 4) if k % 2 == 0 else (-4, -10)
-            ax.annotate(words[i][1], xy[i], xytext=offset, textcoords="offset points", fontsize=9, color=color,
-                        ha="left" if k % 2 == 0 else "right", zorder=4)
+        if rows:
+            colors[group] = CLASS_COLORS.get(group, None) or next(palette)
+            ax.scatter(xy[rows, 0], xy[rows, 1], color=colors[group], label=group, zorder=3)
+    place_labels(ax, xy, [word for _, word in words], [colors[group] for group, _ in words])
     ax.set_xlabel("first principal component (of the frequent words)")
     ax.set_ylabel("second principal component")
     ax.set_title(title)
@@ -296,6 +306,35 @@ def plot_word_map(vectors, vocabulary: list[str], groups: dict[str, list[str]],
     return fig
 
 
+def place_labels(ax, points, labels: list[str], colors, fontsize: int = 9) -> list:
+    """Label each point so that no two labels overlap each other or a labelled point.
+
+    Greedy: each label, in order, takes the first offset around its point
+    (nearest first, then farther out, joined to its point by a thin line)
+    whose box is free. Returns the text artists.
+    """
+    ax.autoscale_view()  # the data-to-pixel mapping must be final before boxes are measured
+    renderer = ax.figure.canvas.get_renderer()
+    pixels = ax.transData.transform(np.asarray(points, dtype=float))
+    taken = [Bbox.from_extents(x - 4, y - 4, x + 4, y + 4) for x, y in pixels]
+    directions = [(1, 0.3), (-1, 0.3), (1, -1), (-1, -1), (0, 1.3), (0, -1.8), (1, 1.3), (-1, 1.3), (1, -1.8),
+                  (-1, -1.8)]
+    offsets = [(radius * dx, radius * dy) for radius in (6, 14, 24, 36) for dx, dy in directions]
+    texts = []
+    for point, label, color in zip(points, labels, colors):
+        for k, (dx, dy) in enumerate(offsets):
+            leader = dict(arrowstyle="-", color=color, linewidth=0.6, shrinkA=0, shrinkB=3) if k >= 10 else None
+            text = ax.annotate(label, point, xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                               color=color, zorder=4, va="center", arrowprops=leader,
+                               ha="left" if dx > 0 else "right" if dx < 0 else "center")
+            text.update_positions(renderer)
+            box = Text.get_window_extent(text, renderer)  # the words only, not the leader line
+            if not any(box.overlaps(other) for other in taken) or k == len(offsets) - 1:
+                break
+            text.remove()  # crowded here: try the next offset
+        taken.append(box)
+        texts.append(text)
+    return texts
 
 
 def _ordered(records):
@@ -368,18 +407,25 @@ def plot_accuracy_vs_time(records: list[dict]):
 
 def plot_gradient_flow(curves: dict[str, np.ndarray], title: str = "Gradient flow through time at initialization"):
     """``||dh_T/ds_t||`` against the distance ``T - t`` (log scale), one line
-    per cell: :func:`utils.gradients.gradient_flow`."""
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    styles = {"SimpleRNN": ":", "LSTM": "-", "GRU": "--"}
-    for label, values in curves.items():
-        linestyle = next((style for family, style in styles.items() if label.startswith(family)), "-")
-        ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label)
-    ax.axhline(1, color="gray", linewidth=1, label="norm 1: the gradient neither shrinks nor grows")
-    ax.set_yscale("log")
-    ax.set_xlabel("distance T − t (time steps back from the last state)")
-    ax.set_ylabel("‖∂h_T / ∂s_t‖ (spectral norm, log scale)")
-    ax.set_title(title)
-    ax.legend(fontsize=8, loc="best")
+    per cell (:func:`utils.gradients.gradient_flow`): the SimpleRNNs on the
+    left, the gated cells on the right, on one shared scale."""
+    panels = {"SimpleRNN": {k: v for k, v in curves.items() if k.startswith("SimpleRNN")}}
+    panels["gated cells (LSTM, GRU)"] = {k: v for k, v in curves.items() if k not in panels["SimpleRNN"]}
+    panels = {name: group for name, group in panels.items() if group}
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), sharey=True, squeeze=False)
+    styles = {"LSTM": "-", "GRU": "--"}
+    for ax, (panel, group) in zip(axes[0], panels.items()):
+        for label, values in group.items():
+            linestyle = next((style for family, style in styles.items() if label.startswith(family)), "-")
+            ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label)
+        ax.axhline(1, color="gray", linewidth=1, label="norm 1: neither shrinks nor grows")
+        ax.set_yscale("log")
+        ax.set_xlabel("distance T − t (time steps back from the last state)")
+        ax.set_title(panel)
+        ax.legend(fontsize=8, loc="lower left")
+    axes[0, 0].set_ylabel("‖∂h_T / ∂s_t‖ (spectral norm, log scale)")
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig
 
 
@@ -404,11 +450,13 @@ def plot_clipping(runs: dict[str, dict[str, np.ndarray]], title: str = "Explodin
                         label=label if seed == 0 else None)
     if threshold is not None:
         axes[1].axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"threshold {threshold:g}")
+    seeds = len(np.atleast_2d(next(iter(runs.values()))["loss"])) if runs else 1
     for ax, (_, ylabel, _, _) in zip(axes, panels):
         ax.set_yscale("log")
         ax.set_xlabel("training step (one batch)")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=9)
+        ax.legend(fontsize=9, title="bold: first seed; thin: the other seeds" if seeds > 1 else None,
+                  title_fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

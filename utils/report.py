@@ -1,16 +1,19 @@
-"""The README's results and performance tables, generated from ``results/``.
+"""The README's results and performance tables and docs/performance.md's
+detail tables, generated from ``results/``.
 
-    python -m utils.report          # rewrite the tables in README.md
-    python -m utils.report --check  # exit 1 if README.md is out of date
+    python -m utils.report          # rewrite the tables in README.md and docs/performance.md
+    python -m utils.report --check  # exit 1 if either is out of date
 
 Exit status 2 (both forms): a results file is unreadable, e.g. truncated by
 an interrupted write; the one-line message names it, and README.md is left
 as it was. ``--results-dir`` reads another results folder (default ``results/``).
 
-The results table comes from the training runs' ``results/*.json``, the
-performance tables from ``results/benchmark_cpu.json`` and
-``results/course_time_cpu.json``. Each sits between two marker comments;
-nothing in them is typed by hand.
+The results table comes from the training runs' ``results/*.json``; the
+README's performance tables (the benchmark's models, the course's wall time)
+from ``results/benchmark_cpu.json`` and ``results/course_time_cpu.json``; the
+details page's (the LSTM one change at a time, the GPU run) from
+``results/benchmark_cpu.json`` and ``results/benchmark_gpu.json``. Each sits
+between two marker comments; nothing in them is typed by hand.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from utils import config, results
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PERFORMANCE_BEGIN, PERFORMANCE_END = "<!-- performance:begin -->", "<!-- performance:end -->"
+DETAILS_BEGIN, DETAILS_END = "<!-- performance-details:begin -->", "<!-- performance-details:end -->"
 README = config.REPO_ROOT / "README.md"
+DETAILS = config.REPO_ROOT / "docs" / "performance.md"
 RESULTS_DIR = config.REPO_ROOT / "results"
 OUT_OF_DATE, UNREADABLE_RESULTS = 1, 2  # exit statuses besides 0
 
@@ -52,8 +57,8 @@ def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict
     return tuple(results.read_json(path) if path.is_file() else None for path in found)
 
 
-def performance_tables(benchmark: dict | None, course_time: dict | None, gpu_benchmark: dict | None = None) -> str:
-    """The benchmark table, the LSTM variants, the course's wall time and the GPU run, as Markdown."""
+def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
+    """The README's tables: the benchmark's models, then the course's wall time, as Markdown."""
     lines = []
     if benchmark:
         lines += [f"Benchmark ({benchmark.get('profile') or benchmark['setting']} profile, {benchmark['device']}, "
@@ -65,15 +70,22 @@ def performance_tables(benchmark: dict | None, course_time: dict | None, gpu_ben
             lines.append(f"| {r['model']} | {r['train_samples_per_second']:,.0f} | {r['eval_samples_per_second']:,.0f} "
                          f"| {r['seconds_per_epoch']:.1f} | {r['epochs']} | {100 * r['test_accuracy']:.2f} % "
                          f"| {r['peak_memory_mib']:,.0f} | {r['throughput_vs_baseline']:.2f} |")
-        lines += ["", "| course LSTM, one change at a time | train samples/s |", "| --- | ---: |"]
-        lines += [f"| {v['variant']} | {v['train_samples_per_second']:,.0f} |" for v in benchmark["lstm_variants"]]
     if course_time:
         lines += [""] if lines else []
         lines += course_time_table(course_time)
+    return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
+
+
+def detail_tables(benchmark: dict | None, gpu_benchmark: dict | None) -> str:
+    """docs/performance.md's tables: the course LSTM one change at a time, and the GPU run."""
+    lines = []
+    if benchmark:
+        lines += ["| course LSTM, one change at a time | train samples/s |", "| --- | ---: |"]
+        lines += [f"| {v['variant']} | {v['train_samples_per_second']:,.0f} |" for v in benchmark["lstm_variants"]]
     if gpu_benchmark:
         lines += [""] if lines else []
         lines += gpu_table(gpu_benchmark)
-    return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
+    return "\n".join(lines).strip() or "(no benchmark in results/ yet)"
 
 
 def course_time_table(course_time: dict) -> list[str]:
@@ -119,9 +131,17 @@ def _replace_block(readme: str, begin: str, end: str, body: str) -> str:
 
 
 def render(readme: str, records: list[dict], performance: tuple = (None, None, None)) -> str:
-    """``readme`` with the text between each pair of markers replaced by its table."""
+    """``readme`` with the text between each pair of markers replaced by its table;
+    ``performance`` is :func:`load_performance`'s triple."""
+    benchmark, course_time, _ = performance
     readme = _replace_block(readme, BEGIN, END, results_table(records))
-    return _replace_block(readme, PERFORMANCE_BEGIN, PERFORMANCE_END, performance_tables(*performance))
+    return _replace_block(readme, PERFORMANCE_BEGIN, PERFORMANCE_END, performance_tables(benchmark, course_time))
+
+
+def render_details(page: str, performance: tuple = (None, None, None)) -> str:
+    """docs/performance.md with its detail tables replaced."""
+    benchmark, _, gpu_benchmark = performance
+    return _replace_block(page, DETAILS_BEGIN, DETAILS_END, detail_tables(benchmark, gpu_benchmark))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,21 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="the results folder to read")
     args = parser.parse_args(argv)
-    current = README.read_text()
     try:
         records = results.load_results(args.results_dir)
         performance = load_performance(args.results_dir)
     except results.ResultsFileError as error:
         print(error, file=sys.stderr)
         return UNREADABLE_RESULTS
-    updated = render(current, records, performance)
+    pages = {README: render(README.read_text(), records, performance),
+             DETAILS: render_details(DETAILS.read_text(), performance)}
+    stale = [path for path, text in pages.items() if text != path.read_text()]
     if args.check:
-        if updated != current:
-            print("README.md's tables differ from results/: run python -m utils.report")
-            return OUT_OF_DATE
-        return 0
-    README.write_text(updated)
-    print(f"Wrote the results table ({len(records)} rows) and the performance tables into {README}")
+        for path in stale:
+            print(f"{path.relative_to(config.REPO_ROOT)}'s tables differ from results/: run python -m utils.report")
+        return OUT_OF_DATE if stale else 0
+    for path in stale:
+        path.write_text(pages[path])
+    print(f"Wrote the results table ({len(records)} rows) and the performance tables into {README} and {DETAILS}")
     return 0
 
 

@@ -120,7 +120,11 @@ def test_validation_curves_take_a_title_and_draw_one_line_per_run():
             for name, values in (("mask", [0.7, 0.8, 0.82]), ("no mask", [0.5, 0.55, 0.6]))]
     fig = plots.plot_validation_curves(runs, "padding")
     assert fig._suptitle.get_text() == "padding"
-    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["mask", "no mask"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["mask", "no mask", "chance (50 %)"]
+    assert fig.axes[0].get_ylim()[0] <= 48, "near chance, the axis shows chance"
+    far_from_chance = [{**run, "history": {"val_accuracy": [0.8, 0.85]}} for run in runs]
+    assert "chance (50 %)" not in [line.get_label() for line in plots.plot_validation_curves(far_from_chance)
+                                   .axes[0].get_lines()], "far above chance, the axis keeps the curves apart"
 
 
 def test_word_labels_do_not_overlap_in_a_crowd():

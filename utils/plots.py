@@ -74,14 +74,18 @@ def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90
         upper = max(int(np.percentile(values, 99.5)) if values.size else 1, 1)
         # Short texts get one bar per length; long ones 60 bars.
         ax.hist(values, bins=min(60, upper + 1), range=(-0.5, upper + 0.5), color="#8c8c8c")
+        previous, level = -np.inf, 0
         for q, value in zip(percentiles, np.percentile(values, percentiles) if values.size else []):
             ax.axvline(value, color="#dd8452", linestyle="--", linewidth=1)
-            ax.annotate(f"p{q} = {value:.0f}", xy=(value, 1), xycoords=("data", "axes fraction"),
+            # A label close to the one before it hangs one step lower, so that the two do not overlap.
+            level = (level + 1) % 3 if value - previous < 0.06 * upper else 0
+            previous = value
+            ax.annotate(f"p{q} = {value:.0f}", xy=(value, 1 - 0.3 * level), xycoords=("data", "axes fraction"),
                         xytext=(3, -4), textcoords="offset points", rotation=90,
                         va="top", ha="left", fontsize=9, color="#a0522d")
-        ax.set_title(f"{name}: length of {values.size:,} texts")
         longest = int(values.max()) if values.size else 0
-        ax.set_xlabel(f"length (tokens); axis ends at the 99.5th percentile, the longest has {longest:,}")
+        ax.set_title(f"{name}: {values.size:,} texts, the longest {longest:,} tokens")
+        ax.set_xlabel("length (tokens; the axis ends at the 99.5th percentile)")
         ax.set_ylabel("texts (count)")
     return fig
 
@@ -119,7 +123,7 @@ def plot_vocabulary_coverage(coverage: dict[str, dict[int, float]], chosen: dict
     for name, table in coverage.items():
         sizes = sorted(table)
         size = (chosen or {}).get(name)
-        label = name if size is None else f"{name} (course: {size:,} words, {100 * table[size]:.1f} %)"
+        label = name if size is None else f"{name} (this profile: {size:,} words, {100 * table[size]:.1f} %)"
         (line,) = ax.plot(sizes, [100 * table[n] for n in sizes], "o-", label=label)
         if size is not None:
             ax.plot(size, 100 * table[size], marker="*", markersize=16, color=line.get_color(),
@@ -127,7 +131,7 @@ def plot_vocabulary_coverage(coverage: dict[str, dict[int, float]], chosen: dict
     ax.set_xscale("log")
     ax.set_xlabel("vocabulary size (most frequent words, log scale)")
     ax.set_ylabel("token occurrences covered (%)")
-    ax.set_title("Vocabulary size against coverage" + (" (star: the course's size)" if chosen else ""))
+    ax.set_title("Vocabulary size against coverage" + (" (star: the size this profile uses)" if chosen else ""))
     ax.legend(loc="lower right", fontsize=9)
     return fig
 
@@ -376,6 +380,9 @@ def plot_validation_curves(records: list[dict], title: str | None = None):
         for r in _ordered([r for r in records if r["dataset"] == dataset]):
             values = 100 * np.asarray(r["history"]["val_accuracy"])
             ax.plot(np.arange(1, len(values) + 1), values, "o-", label=r["model"])
+        if ax.get_ylim()[0] < 60:  # near chance: show chance, so that small gaps do not look large
+            ax.axhline(50, color="gray", linestyle=":", linewidth=1, label="chance (50 %)")
+            ax.set_ylim(bottom=min(48, ax.get_ylim()[0]))
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs only
         ax.set_title(f"{dataset}: validation accuracy")
         ax.set_xlabel("epoch")
@@ -438,9 +445,9 @@ def plot_clipping(runs: dict[str, dict[str, np.ndarray]], title: str = "Explodin
     so that every spike shows."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharex=True)
     window = np.ones(smoothing) / smoothing
-    panels = (("loss", f"training loss (running mean of {smoothing} steps, log scale)",
+    panels = (("loss", f"training loss (mean of {smoothing} steps, log)",
                lambda row: np.convolve(row, window, mode="valid"), smoothing),
-              ("grad_norm", "global gradient norm before clipping (log scale)", lambda row: row, 1))
+              ("grad_norm", "gradient norm before clipping (log)", lambda row: row, 1))
     for color, (label, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], runs.items()):
         for ax, (key, _, transform, first_step) in zip(axes, panels):
             for seed, row in enumerate(np.atleast_2d(record[key])):
@@ -455,10 +462,12 @@ def plot_clipping(runs: dict[str, dict[str, np.ndarray]], title: str = "Explodin
         ax.set_yscale("log")
         ax.set_xlabel("training step (one batch)")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=9, title="bold: first seed; thin: the other seeds" if seeds > 1 else None,
-                  title_fontsize=8)
+    # One legend under both panels, where it covers no curve.
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=9, frameon=False,
+               title="bold: the first seed; thin: the other seeds" if seeds > 1 else None, title_fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
 
 

@@ -72,7 +72,8 @@ def test_memory_figure_draws_mean_and_seed_spread_and_states_the_finding():
     accuracy = {"simple_rnn": np.array([[1.0, 0.98], [0.5, 0.56]]), "lstm": np.array([[1.0, 1.0], [0.9, 1.0]])}
     fig = plots.plot_memory((5, 20), accuracy)
     ax = fig.axes[0]
-    assert ax.get_title() == "At 20 steps, the longest measured, only “lstm” kept the marker (mean ≥ 90 %)"
+    assert ax.get_title() == ("At 20 steps, the longest measured, only “lstm” kept the marker\n"
+                              "(kept: a mean accuracy of at least 90 %)")
     assert ax.get_xscale() == "log" and "time steps" in ax.get_xlabel() and "%" in ax.get_ylabel()
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [99.0, 53.0])  # simple_rnn's mean
     bars = ax.containers[0].lines[2][0].get_segments()  # its worst-to-best-seed bars

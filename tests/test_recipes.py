@@ -124,3 +124,10 @@ def test_prepared_batches_have_the_recipes_batch_size():
     sizes = [int(labels.shape[0]) for _, labels in prepared.fresh_train()]
     assert max(sizes) == 32 and sum(sizes) == prepared.n_train
     assert max(int(labels.shape[0]) for _, labels in prepared.test) == 32
+
+
+def test_profile_summary_prints_the_capped_sizes():
+    line = recipes.profile_summary(recipes.recipe("lstm"), SMOKE)
+    assert line == "In the smoke profile imdb/lstm reads at most 100 tokens, in batches of 64, for at most 3 epochs (patience 1)."
+    full = recipes.profile_summary(recipes.recipe("lstm"), config.PROFILES["full"])
+    assert "at most 600 tokens, in batches of 256, for at most 8 epochs" in full

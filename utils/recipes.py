@@ -120,6 +120,13 @@ def batch_size(rec: Recipe, profile: config.Profile) -> int:
     return min(rec.batch_size, profile.batch_size)
 
 
+def profile_summary(rec: Recipe, profile: config.Profile) -> str:
+    """What ``rec`` becomes in ``profile``: the sizes a profile caps, in one printable line."""
+    return (f"In the {profile.name} profile {rec.dataset}/{rec.model} reads at most {sequence_length(rec, profile)} "
+            f"tokens, in batches of {batch_size(rec, profile)}, for at most {min(rec.epochs, profile.epochs)} epochs "
+            f"(patience {rec.patience}).")
+
+
 def vocabulary_size(rec: Recipe, profile: config.Profile) -> int:
     return profile.tweet_max_tokens if rec.dataset == "sentiment140" else profile.max_tokens
 

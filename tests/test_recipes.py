@@ -128,6 +128,7 @@ def test_prepared_batches_have_the_recipes_batch_size():
 
 def test_profile_summary_prints_the_capped_sizes():
     line = recipes.profile_summary(recipes.recipe("lstm"), SMOKE)
-    assert line == "In the smoke profile imdb/lstm reads at most 100 tokens, in batches of 64, for at most 3 epochs (patience 1)."
+    assert line == ("In the smoke profile imdb/lstm reads at most 100 tokens, in batches of 64, "
+                    "for at most 3 epochs (patience 1).")
     full = recipes.profile_summary(recipes.recipe("lstm"), config.PROFILES["full"])
     assert "at most 600 tokens, in batches of 256, for at most 8 epochs" in full

@@ -174,9 +174,11 @@ def plot_history(history: dict, title: str = "Training curves"):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{metric} ({unit})")
         ax.set_xticks(epochs)
-        ax.legend()
+    # One legend under both panels, where it hides no point.
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=9, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -425,7 +427,7 @@ def plot_gradient_flow(curves: dict[str, np.ndarray], title: str = "Gradient flo
         for label, values in group.items():
             linestyle = next((style for family, style in styles.items() if label.startswith(family)), "-")
             ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label)
-        ax.axhline(1, color="gray", linewidth=1, label="norm 1: neither shrinks nor grows")
+        ax.axhline(1, color="#b0b0b0", linewidth=3, zorder=0, label="norm 1: neither shrinks nor grows")
         ax.set_yscale("log")
         ax.set_xlabel("distance T − t (time steps back from the last state)")
         ax.set_title(panel)

@@ -44,9 +44,11 @@ def write_record(results_dir: Path, name: str, **changes):
 @pytest.mark.parametrize("broken", ["imdb_lstm.json", "benchmark_cpu.json", "course_time_cpu.json"])
 @pytest.mark.parametrize("check", [True, False])
 def test_report_names_a_truncated_results_file_and_exits_2(tmp_path, capsys, monkeypatch, broken, check):
-    readme = tmp_path / "README.md"
+    readme, page = tmp_path / "README.md", tmp_path / "performance.md"
     readme.write_text("unchanged")
+    page.write_text("unchanged")
     monkeypatch.setattr(report, "README", readme)
+    monkeypatch.setattr(report, "DETAILS", page)
     write_record(tmp_path, "imdb_gru.json", model="gru")
     write_record(tmp_path, broken)
     path = tmp_path / broken
@@ -56,14 +58,17 @@ def test_report_names_a_truncated_results_file_and_exits_2(tmp_path, capsys, mon
     assert code == 2
     lines = out.err.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and "unreadable results file" in lines[0], out
-    assert readme.read_text() == "unchanged", "nothing is written from broken results"
+    assert readme.read_text() == page.read_text() == "unchanged", "nothing is written from broken results"
 
 
 def test_report_check_still_says_out_of_date_with_1(tmp_path, capsys, monkeypatch):
-    readme = tmp_path / "README.md"
+    readme, page = tmp_path / "README.md", tmp_path / "performance.md"
     readme.write_text("<!-- results:begin -->\n<!-- results:end -->\n"
                       "<!-- performance:begin -->\n<!-- performance:end -->\n")
+    page.write_text("<!-- performance-details:begin -->\n<!-- performance-details:end -->\n")
     monkeypatch.setattr(report, "README", readme)
+    monkeypatch.setattr(report, "DETAILS", page)
+    monkeypatch.setattr(report.config, "REPO_ROOT", tmp_path)
     write_record(tmp_path, "imdb_lstm.json")
     assert report.main(["--check", "--results-dir", str(tmp_path)]) == 1
     assert "differ from" in capsys.readouterr().out

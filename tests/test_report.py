@@ -32,9 +32,12 @@ def test_table_has_a_row_per_record():
               "seconds_per_epoch": 41.25, "train_samples_per_second": 545.4, "device": "CPU",
               "target_accuracy": 0.885, "meets_target": False}
     table = report.results_table([record, {**record, "model": "gru", "target_accuracy": None}])
-    assert table.count("\n") == 3
-    assert "| imdb | lstm | 87.65 % | 88.5 % missed | 1,234 | 3 | 41.2 | 545 | CPU |" in table
+    assert table.count("\n") == 5
+    assert "| imdb | lstm | 87.65 % | 88.5 % missed | 1,234 | 3 | 41.2 | 545 |" in table
     assert "| imdb | gru | 87.65 % | – |" in table
+    assert table.endswith("\n\nEvery run on CPU."), "one device: named once, under the table"
+    mixed = report.results_table([record, {**record, "model": "gru", "device": "GPU"}])
+    assert "| 545 | CPU |" in mixed and "| 545 | GPU |" in mixed and "Every run" not in mixed
 
 
 def test_performance_tables_show_ratios_variants_and_course_time():

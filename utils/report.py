@@ -34,15 +34,20 @@ OUT_OF_DATE, UNREADABLE_RESULTS = 1, 2  # exit statuses besides 0
 
 
 def results_table(records: list[dict]) -> str:
-    """A Markdown table: one row per results file."""
-    lines = ["| data set | model | test accuracy | target | parameters | epochs | s/epoch | train samples/s | device |",
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    """A Markdown table: one row per results file. The device is named once
+    under the table when every run had the same one, in a column otherwise."""
+    one_device = len({r["device"] for r in records}) <= 1
+    lines = ["| data set | model | test accuracy | target | parameters | epochs | s/epoch | train samples/s |"
+             + ("" if one_device else " device |"),
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |" + ("" if one_device else " --- |")]
     for r in records:
         target = r.get("target_accuracy")
         status = "–" if target is None else f"{100 * target:.1f} % {'met' if r['meets_target'] else 'missed'}"
         lines.append(f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.2f} % | {status} | {r['params']:,} "
-                     f"| {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['train_samples_per_second']:,.0f} "
-                     f"| {r['device']} |")
+                     f"| {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['train_samples_per_second']:,.0f} |"
+                     + ("" if one_device else f" {r['device']} |"))
+    if records and one_device:
+        lines += ["", f"Every run on {records[0]['device']}."]
     return "\n".join(lines)
 
 

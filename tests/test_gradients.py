@@ -106,15 +106,18 @@ def test_clipping_runs_clip_what_they_say():
 
 def test_gradient_flow_and_clipping_figures():
     flow = plots.plot_gradient_flow({"SimpleRNN, radius 0.5": 0.5 ** np.arange(5), "LSTM": np.ones(5)})
-    ax = flow.axes[0]
-    assert ax.get_yscale() == "log" and "T − t" in ax.get_xlabel() and ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["SimpleRNN, radius 0.5", "LSTM"]
-    np.testing.assert_array_equal(ax.lines[0].get_ydata(), 0.5 ** np.arange(5))
+    simple, gated = flow.axes  # SimpleRNNs on the left, gated cells on the right, one shared scale
+    assert simple.get_yscale() == gated.get_yscale() == "log" and "T − t" in simple.get_xlabel()
+    assert simple.get_ylabel() and simple.get_shared_y_axes().joined(simple, gated)
+    assert [t.get_text() for t in simple.get_legend().get_texts()][0] == "SimpleRNN, radius 0.5"
+    assert [t.get_text() for t in gated.get_legend().get_texts()][0] == "LSTM"
+    np.testing.assert_array_equal(simple.lines[0].get_ydata(), 0.5 ** np.arange(5))
     record = {"loss": np.full((2, 20), 0.5), "grad_norm": np.arange(1, 41.0).reshape(2, 20)}
     fig = plots.plot_clipping({"no clipping": record, "global_clipnorm": record}, threshold=1.0, smoothing=5)
     loss_ax, norm_ax = fig.axes
     assert loss_ax.get_yscale() == norm_ax.get_yscale() == "log"
     assert len(loss_ax.lines) == 4 and len(loss_ax.lines[0].get_ydata()) == 16, "running mean of 5 of 20 steps"
     np.testing.assert_array_equal(norm_ax.lines[1].get_ydata(), np.arange(21, 41.0))
-    assert [t.get_text() for t in norm_ax.get_legend().get_texts()] == ["no clipping", "global_clipnorm",
-                                                                        "threshold 1"]
+    legend = fig.legends[0]  # one legend for both panels, under them
+    assert [t.get_text() for t in legend.get_texts()] == ["no clipping", "global_clipnorm", "threshold 1"]
+    assert "first seed" in legend.get_title().get_text(), "two seeds: the legend says which line is which"

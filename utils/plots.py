@@ -377,7 +377,7 @@ def plot_accuracy_overview(records: list[dict]):
 def plot_validation_curves(records: list[dict], title: str | None = None):
     """Validation accuracy per epoch of every model, one panel per data set."""
     datasets = sorted({r["dataset"] for r in records})
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(8 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         for r in _ordered([r for r in records if r["dataset"] == dataset]):
             values = 100 * np.asarray(r["history"]["val_accuracy"])
@@ -389,7 +389,7 @@ def plot_validation_curves(records: list[dict], title: str | None = None):
         ax.set_title(f"{dataset}: validation accuracy")
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation accuracy (%)")
-        ax.legend(loc="lower right", fontsize=9)  # curves rise: their early epochs sit at the left
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)  # beside, never on a curve
     if title:
         fig.suptitle(title)
     fig.tight_layout()

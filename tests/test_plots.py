@@ -140,3 +140,21 @@ def test_word_labels_do_not_overlap_in_a_crowd():
     assert [t.get_text() for t in texts] == [f"word{i}" for i in range(12)]
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     plt.close(fig)
+
+
+def test_class_balance_reads_shares_and_keeps_a_lopsided_split_in_view():
+    fig = plots.plot_class_balance({"A": {"negative": 30, "positive": 10}, "B": {"negative": 1, "positive": 9}})
+    ax = fig.axes[0]
+    heights = sorted(round(bar.get_height(), 1) for bar in ax.patches)
+    assert heights == [10.0, 25.0, 75.0, 90.0], "each bar is its class's share of its own split"
+    assert ax.get_ylim()[1] >= 100, "a 90 % bar and its count stay inside the axes"
+    plt.close(fig)
+
+
+def test_vocabulary_coverage_stars_the_chosen_size():
+    fig = plots.plot_vocabulary_coverage({"A": {10: 0.5, 100: 0.9}}, chosen={"A": 100})
+    ax = fig.axes[0]
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    assert len(stars) == 1 and list(stars[0].get_xdata()) == [100] and list(stars[0].get_ydata()) == [90.0]
+    assert "100 words, 90.0 %" in ax.get_legend().get_texts()[0].get_text()
+    plt.close(fig)

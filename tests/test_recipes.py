@@ -125,7 +125,7 @@ def test_batch_size_is_the_recipes_capped_by_the_profile():
     assert recipes.batch_size(recipes.recipe("lstm"), SMOKE) == SMOKE.batch_size == 64
 
 
-def test_prepared_batches_have_the_recipes_batch_size():
+def test_prepared_batches_have_the_recipes_batch_size(real_data_dir):
     rec = recipes.recipe("gru", dataset="sentiment140", batch_size=32, batching="fixed")
     prepared = recipes.prepare_course_data(rec, SMOKE)
     sizes = [int(labels.shape[0]) for _, labels in prepared.fresh_train()]
@@ -139,3 +139,8 @@ def test_profile_summary_prints_the_capped_sizes():
                     "for at most 3 epochs (patience 1).")
     full = recipes.profile_summary(recipes.recipe("lstm"), config.PROFILES["full"])
     assert "at most 600 tokens, in batches of 256, for at most 8 epochs" in full
+
+
+def test_a_batch_of_no_texts_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="at least one text, got batch_size=0"):
+        recipes.batch_size(recipes.recipe("lstm", batch_size=0), SMOKE)

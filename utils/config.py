@@ -43,7 +43,7 @@ class Profile:
     max_tokens: int  # vocabulary size for reviews, padding and OOV ids included
     tweet_max_tokens: int  # vocabulary size for tweets
     sequence_length: int  # the most tokens any model reads (a recipe may ask for fewer)
-    batch_size: int  # the largest batch any model trains on (a recipe may ask for a smaller one)
+    batch_size: int  # the largest batch a course recipe trains on (recipes.batch_size caps each recipe's)
     memory_distances: tuple[int, ...]  # long-range memory task: marker distances (steps)
     memory_train_size: int  # training sequences per distance
     memory_epochs: int

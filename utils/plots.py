@@ -58,7 +58,9 @@ def plot_class_balance(counts: dict[str, dict[str, int]]):
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=9)
     ax.axhline(50, color="black", linestyle=":", linewidth=1, label="50 %: balanced")
     ax.set_xticks(x, [f"{name}\n({total:,.0f})" for name, total in zip(names, totals)])
-    ax.set_ylim(0, 75)
+    shares = [100 * counts[name].get(label, 0) / max(total, 1) for name, total in zip(names, totals)
+              for label in ("negative", "positive")]
+    ax.set_ylim(0, max(75, max(shares) + 15))  # room above the tallest bar for its count and the legend
     ax.set_xlabel("data set and split (examples)")
     ax.set_ylabel("share of the split (%)")
     ax.set_title("Class balance (counts on the bars)")
@@ -421,6 +423,8 @@ def plot_gradient_flow(curves: dict[str, np.ndarray], title: str = "Gradient flo
     panels = {"SimpleRNN": {k: v for k, v in curves.items() if k.startswith("SimpleRNN")}}
     panels["gated cells (LSTM, GRU)"] = {k: v for k, v in curves.items() if k not in panels["SimpleRNN"]}
     panels = {name: group for name, group in panels.items() if group}
+    if not panels:
+        raise ValueError("Give at least one curve to draw (utils.gradients.gradient_flow returns them).")
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), sharey=True, squeeze=False)
     styles = {"LSTM": "-", "GRU": "--"}
     for ax, (panel, group) in zip(axes[0], panels.items()):

@@ -6,9 +6,9 @@ reads and how its batches are formed, whether its embeddings start from word
 vectors, how patient early stopping is and how many epochs it may train.
 Notebooks 02 to 06 and the benchmark all go through :func:`prepare_course_data`,
 :func:`build_course_model` and :func:`train_course_model`, so they cannot
-drift apart. A profile only scales sizes: a recipe's sequence length and
-epochs are capped by the profile's (the smoke profile reads at most 100 tokens
-for 3 epochs).
+drift apart. A profile only scales sizes: a recipe's sequence length, batch
+size and epochs are capped by the profile's (the smoke profile reads at most
+100 tokens, in batches of 64, for 3 epochs).
 """
 
 from __future__ import annotations
@@ -117,7 +117,11 @@ def sequence_length(rec: Recipe, profile: config.Profile) -> int:
 
 def batch_size(rec: Recipe, profile: config.Profile) -> int:
     """Texts per batch: the recipe's, capped by the profile."""
-    return min(rec.batch_size, profile.batch_size)
+    size = min(rec.batch_size, profile.batch_size)
+    if size < 1:
+        raise ValueError(f"{rec.dataset}/{rec.model}: a batch needs at least one text, got batch_size={size} "
+                         f"(recipe {rec.batch_size}, profile {profile.name} {profile.batch_size}).")
+    return size
 
 
 def profile_summary(rec: Recipe, profile: config.Profile) -> str:

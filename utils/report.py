@@ -5,7 +5,7 @@ detail tables, generated from ``results/``.
     python -m utils.report --check  # exit 1 if either is out of date
 
 Exit status 2 (both forms): a results file is unreadable, e.g. truncated by
-an interrupted write; the one-line message names it, and README.md is left
+an interrupted write; the one-line message names it, and both pages are left
 as it was. ``--results-dir`` reads another results folder (default ``results/``).
 
 The results table comes from the training runs' ``results/*.json``; the
@@ -127,9 +127,9 @@ def gpu_table(gpu_benchmark: dict) -> list[str]:
     return lines
 
 
-def _replace_block(readme: str, begin: str, end: str, body: str) -> str:
+def _replace_block(readme: str, begin: str, end: str, body: str, page: str = "README.md") -> str:
     if begin not in readme or end not in readme:
-        raise ValueError(f"README.md lacks the markers {begin} and {end}.")
+        raise ValueError(f"{page} lacks the markers {begin} and {end}.")
     head, rest = readme.split(begin, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{begin}\n{body}\n{end}{tail}"
@@ -146,12 +146,14 @@ def render(readme: str, records: list[dict], performance: tuple = (None, None, N
 def render_details(page: str, performance: tuple = (None, None, None)) -> str:
     """docs/performance.md with its detail tables replaced."""
     benchmark, _, gpu_benchmark = performance
-    return _replace_block(page, DETAILS_BEGIN, DETAILS_END, detail_tables(benchmark, gpu_benchmark))
+    return _replace_block(page, DETAILS_BEGIN, DETAILS_END, detail_tables(benchmark, gpu_benchmark),
+                          "docs/performance.md")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that README.md and docs/performance.md are up to date")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="the results folder to read")
     args = parser.parse_args(argv)
     try:
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return OUT_OF_DATE if stale else 0
     for path in stale:
         path.write_text(pages[path])
-    print(f"Wrote the results table ({len(records)} rows) and the performance tables into {README} and {DETAILS}")
+    written = " and ".join(str(path) for path in stale) or "neither page (both were up to date)"
+    print(f"Results table ({len(records)} rows) and performance tables: wrote {written}")
     return 0
 
 

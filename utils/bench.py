@@ -126,9 +126,9 @@ def measure_variants(profile, steps: int | None) -> list[dict]:
     train, _, _ = data.imdb_text_splits(profile)  # the course's training reviews
     vectorizer = text.make_vectorizer(train, profile.max_tokens)
     rows = []
+    lstm = recipes.recipe("lstm")
     for label, batching, deterministic, jit_compile in VARIANTS:
         config.seed_everything(config.SEED, deterministic=deterministic)
-        lstm = recipes.recipe("lstm")
         batches = text.make_pipeline(train, vectorizer, recipes.batch_size(lstm, profile), profile.sequence_length,
                                      shuffle=True, batching=batching)
         if steps is not None:

@@ -96,7 +96,7 @@ def export(out_dir: Path, profile_name: str = "full", dataset: str = "imdb") -> 
         model = recipes.build_course_model(rec, course, word_vectors=vectors if rec.word_vectors else None)
         models[name] = {"recipe": dataclasses.asdict(rec), "architecture": json.loads(model.to_json()),
                         "optimizer": keras.optimizers.serialize(model.optimizer),
-                        "epochs": min(rec.epochs, course.profile.epochs),
+                        "epochs": recipes.epochs(rec, course.profile),
                         "batch_size": recipes.batch_size(rec, course.profile)}
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "arrays.npz", **arrays)

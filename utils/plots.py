@@ -51,16 +51,16 @@ def plot_class_balance(counts: dict[str, dict[str, int]]):
     x = np.arange(len(names))
     totals = np.array([sum(counts[name].values()) for name in names], dtype=float)
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 4))
+    tallest = 0.0
     for offset, label in ((-0.2, "negative"), (0.2, "positive")):
         values = np.array([counts[name].get(label, 0) for name in names])
-        bars = ax.bar(x + offset, 100 * values / np.maximum(totals, 1), width=0.4, label=label,
-                      color=CLASS_COLORS[label])
+        shares = 100 * values / np.maximum(totals, 1)
+        bars = ax.bar(x + offset, shares, width=0.4, label=label, color=CLASS_COLORS[label])
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=9)
+        tallest = max(tallest, float(shares.max(initial=0)))
     ax.axhline(50, color="black", linestyle=":", linewidth=1, label="50 %: balanced")
     ax.set_xticks(x, [f"{name}\n({total:,.0f})" for name, total in zip(names, totals)])
-    shares = [100 * counts[name].get(label, 0) / max(total, 1) for name, total in zip(names, totals)
-              for label in ("negative", "positive")]
-    ax.set_ylim(0, max(75, max(shares) + 15))  # room above the tallest bar for its count and the legend
+    ax.set_ylim(0, max(75, tallest + 15))  # room above the tallest bar for its count and the legend
     ax.set_xlabel("data set and split (examples)")
     ax.set_ylabel("share of the split (%)")
     ax.set_title("Class balance (counts on the bars)")
@@ -176,12 +176,18 @@ def plot_history(history: dict, title: str = "Training curves"):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{metric} ({unit})")
         ax.set_xticks(epochs)
-    # One legend under both panels, where it hides no point.
-    handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=9, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    _legend_below(fig, axes[1], bottom=0.07)
     return fig
+
+
+def _legend_below(fig, ax, bottom: float, title: str | None = None) -> None:
+    """One legend for all panels, under them, where it covers no curve: the
+    entries of ``ax``; ``bottom`` is the share of the figure's height kept for it."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=9, frameon=False,
+               title=title, title_fontsize=9)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
 
 
 def plot_confusion_matrix(matrix, title: str = "Confusion matrix (test set)"):
@@ -468,12 +474,8 @@ def plot_clipping(runs: dict[str, dict[str, np.ndarray]], title: str = "Explodin
         ax.set_yscale("log")
         ax.set_xlabel("training step (one batch)")
         ax.set_ylabel(ylabel)
-    # One legend under both panels, where it covers no curve.
-    handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=9, frameon=False,
-               title="bold: the first seed; thin: the other seeds" if seeds > 1 else None, title_fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    _legend_below(fig, axes[1], bottom=0.12, title="bold: the first seed; thin: the other seeds" if seeds > 1 else None)
     return fig
 
 

@@ -124,10 +124,15 @@ def batch_size(rec: Recipe, profile: config.Profile) -> int:
     return size
 
 
+def epochs(rec: Recipe, profile: config.Profile) -> int:
+    """The most epochs ``rec`` trains: the recipe's, capped by the profile."""
+    return min(rec.epochs, profile.epochs)
+
+
 def profile_summary(rec: Recipe, profile: config.Profile) -> str:
     """What ``rec`` becomes in ``profile``: the sizes a profile caps, in one printable line."""
     return (f"In the {profile.name} profile {rec.dataset}/{rec.model} reads at most {sequence_length(rec, profile)} "
-            f"tokens, in batches of {batch_size(rec, profile)}, for at most {min(rec.epochs, profile.epochs)} epochs "
+            f"tokens, in batches of {batch_size(rec, profile)}, for at most {epochs(rec, profile)} epochs "
             f"(patience {rec.patience}).")
 
 
@@ -198,6 +203,6 @@ def train_course_model(rec: Recipe, course: config.CourseSetup, prepared: data.P
         model = build_course_model(rec, course, word_vectors=vectors)
     record = training.train_classifier(
         model, prepared, course.profile, dataset=rec.dataset, model_name=rec.model,
-        epochs=min(rec.epochs, course.profile.epochs), patience=rec.patience, seed=course.seed,
+        epochs=epochs(rec, course.profile), patience=rec.patience, seed=course.seed,
         write=write, recipe=dataclasses.asdict(rec))
     return model, record, prepared

@@ -162,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     except results.ResultsFileError as error:
         print(error, file=sys.stderr)
         return UNREADABLE_RESULTS
-    pages = {README: render(README.read_text(), records, performance),
-             DETAILS: render_details(DETAILS.read_text(), performance)}
-    stale = [path for path, text in pages.items() if text != path.read_text()]
+    current = {README: README.read_text(), DETAILS: DETAILS.read_text()}
+    pages = {README: render(current[README], records, performance),
+             DETAILS: render_details(current[DETAILS], performance)}
+    stale = [path for path, text in pages.items() if text != current[path]]
     if args.check:
         for path in stale:
             print(f"{path.relative_to(config.REPO_ROOT)}'s tables differ from results/: run python -m utils.report")

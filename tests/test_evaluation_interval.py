@@ -56,3 +56,13 @@ def test_rejects_bad_input_in_one_line(correct, total, confidence, message):
 def test_record_interval_counts_the_record_s_right_answers():
     record = {"test_accuracy": 272 / 359, "n_test": 359}
     assert evaluation.record_interval(record) == evaluation.accuracy_interval(272, 359)
+
+
+def test_cross_entropy_and_accuracy_match_keras():
+    import keras
+
+    labels = np.array([0, 1, 1, 0, 1], dtype="float32")
+    probabilities = np.array([0.1, 0.8, 0.4, 0.0, 1.0], dtype="float32")  # 0 and 1 exercise the clipping
+    expected = float(keras.losses.BinaryCrossentropy()(labels[:, None], probabilities[:, None]))
+    assert evaluation.binary_cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-5)
+    assert evaluation.accuracy(labels, probabilities) == pytest.approx(0.8)

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+import types
 
 import keras
 import pytest
@@ -138,9 +139,55 @@ def test_profile_summary_prints_the_capped_sizes():
     assert line == ("In the smoke profile imdb/lstm reads at most 100 tokens, in batches of 64, "
                     "for at most 3 epochs (patience 1).")
     full = recipes.profile_summary(recipes.recipe("lstm"), config.PROFILES["full"])
-    assert "at most 600 tokens, in batches of 256, for at most 8 epochs" in full
+    assert "at most 600 tokens, in batches of 256, for at most 4 epochs" in full
 
 
 def test_a_batch_of_no_texts_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="at least one text, got batch_size=0"):
         recipes.batch_size(recipes.recipe("lstm", batch_size=0), SMOKE)
+
+
+def _write_run(course, rec, prepared, **changes) -> dict:
+    record = {"dataset": rec.dataset, "model": rec.model, "recipe": dataclasses.asdict(rec), "seed": course.seed,
+              "profile": course.profile.name, "n_train": prepared.n_train, "n_validation": prepared.n_validation,
+              "n_test": prepared.n_test, "device": course.device["device"],
+              "tensorflow_version": course.device["tensorflow_version"],
+              "keras_version": course.device["keras_version"], "test_accuracy": 0.75, **changes}
+    (course.results_dir / f"{rec.dataset}_{rec.model}.json").write_text(json.dumps(record))
+    return record
+
+
+@pytest.mark.parametrize("change", [
+    {}, {"seed": 7}, {"n_train": 99}, {"device": "GPU: another card"}, {"keras_version": "0.0"},
+    {"recipe": {**dataclasses.asdict(recipes.recipe("simple_rnn")), "epochs": 9}}])
+def test_a_run_is_reused_only_when_everything_that_decides_it_matches(change, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    rec = recipes.recipe("simple_rnn")
+    prepared = types.SimpleNamespace(n_train=90, n_validation=10, n_test=50)
+    written = _write_run(course, rec, prepared, **change)
+    found = recipes.saved_run(rec, course, prepared)
+    assert found == (written if not change else None)
+
+
+def test_no_results_file_means_no_saved_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    prepared = types.SimpleNamespace(n_train=90, n_validation=10, n_test=50)
+    assert recipes.saved_run(recipes.recipe("simple_rnn"), course, prepared) is None
+
+
+def test_train_or_reuse_reads_the_saved_run_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    course = config.setup("smoke", verbose=False)
+    rec = recipes.recipe("simple_rnn")
+    prepared = types.SimpleNamespace(n_train=90, n_validation=10, n_test=50)
+    written = _write_run(course, rec, prepared)
+    assert recipes.train_or_reuse(rec, course, prepared) == written
+    assert "imdb_simple_rnn.json" in capsys.readouterr().out
+
+
+def test_notebook_03s_one_layer_network_is_notebook_02s_simple_rnn():
+    # What lets notebook 03 read depth 1 from notebook 02's run: the recipes differ in depth alone.
+    stacked, simple = recipes.recipe("stacked_rnn"), recipes.recipe("simple_rnn")
+    assert dataclasses.replace(stacked, depth=1, model="simple_rnn") == simple

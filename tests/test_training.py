@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import config, data, evaluation, models, text, training
+from utils import config, data, evaluation, models, results, text, training
 
 REQUIRED = {"dataset", "model", "profile", "test_accuracy", "test_loss", "params", "epochs",
             "train_seconds", "seconds_per_epoch", "train_samples_per_second", "device",
@@ -75,7 +75,10 @@ def test_results_record_follows_the_schema(tmp_path, monkeypatch):
     model, record = train_once(profile, write=True)
     saved = json.loads((tmp_path / "results" / "smoke" / "tiny_gru.json").read_text())
     assert REQUIRED <= set(saved)
-    assert saved == json.loads(json.dumps(record))
+    assert saved == json.loads(json.dumps(results.saved_part(record)))
+    predictions = record[results.IN_MEMORY_KEY]  # kept in memory for show_evaluation, never written
+    assert results.IN_MEMORY_KEY not in saved and len(predictions["labels"]) == saved["n_test"]
+    assert evaluation.accuracy(predictions["labels"], predictions["probabilities"]) == saved["test_accuracy"]
     assert saved["profile"] == "smoke" and saved["epochs"] == len(saved["history"]["loss"])
     test_loss, test_accuracy = model.evaluate(tiny_data().test, verbose=0)
     assert (saved["test_accuracy"], saved["test_loss"]) == (pytest.approx(test_accuracy), pytest.approx(test_loss))

@@ -11,20 +11,37 @@ import statistics
 
 import numpy as np
 
-from utils import plots
+from utils import plots, results
 from utils.models import recurrent_layers
 
 
 def predict_probabilities(model, batches) -> tuple[np.ndarray, np.ndarray]:
     """``(probabilities, labels)`` over a batched ``(ids, label)`` dataset.
 
-    ``model.predict`` runs one compiled graph per batch; calling the model
+    ``predict_on_batch`` runs one compiled graph per batch; calling the model
     eagerly would run the recurrence step by step in Python (minutes for a
     600-token test set). ``batches`` must come in a fixed order (no shuffle).
     """
-    labels = np.concatenate([np.asarray(label) for _, label in batches])
-    probabilities = model.predict(batches.map(lambda ids, label: ids), verbose=0)
-    return np.asarray(probabilities).reshape(-1), labels
+    probabilities, labels = [], []
+    for ids, label in batches:  # one pass: the labels come with their texts' predictions
+        probabilities.append(np.asarray(model.predict_on_batch(ids)).reshape(-1))
+        labels.append(np.asarray(label).reshape(-1))
+    if not labels:
+        raise ValueError("The test pipeline holds no texts: there is nothing to predict.")
+    return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def accuracy(labels, probabilities, threshold: float = 0.5) -> float:
+    """Share of texts whose predicted class (``probability >= threshold``) is their label."""
+    return float(np.mean((np.asarray(probabilities) >= threshold) == (np.asarray(labels) == 1)))
+
+
+def binary_cross_entropy(labels, probabilities, epsilon: float = 1e-7) -> float:
+    """Mean ``-[y log p + (1 - y) log(1 - p)]``, with ``p`` kept within ``epsilon``
+    of 0 and 1 as Keras keeps it: the loss the models train on."""
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), epsilon, 1 - epsilon)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def confusion_matrix(labels, probabilities, threshold: float = 0.5) -> np.ndarray:
@@ -93,8 +110,13 @@ def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
 
     Saves ``<figure_prefix>_history.png`` and ``<figure_prefix>_confusion.png``
     and returns the confusion matrix and the mistakes for the checks cell.
+    The test predictions are the ones the training run made
+    (``record["test_predictions"]``); a record read from its file has none,
+    and the test set is predicted again.
     """
-    probabilities, labels = predict_probabilities(model, prepared.test)
+    saved = record.get(results.IN_MEMORY_KEY)
+    probabilities, labels = ((saved["probabilities"], saved["labels"]) if saved
+                             else predict_probabilities(model, prepared.test))
     matrix = confusion_matrix(labels, probabilities)
     name = record["model"]
     plots.save_figure(plots.plot_history(record["history"], f"{name}: training curves"),
@@ -103,7 +125,7 @@ def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
         matrix, f"{name}: test set ({matrix.sum():,} texts)"), f"{figure_prefix}_confusion", profile)
     texts = [text.decode("utf-8", errors="replace") for text, _ in prepared.test_texts.as_numpy_iterator()]
     mistakes = most_confident_mistakes(texts, labels, probabilities, n_mistakes)
-    print(f"Test accuracy {100 * np.mean((probabilities >= 0.5) == labels):.2f} %; "
+    print(f"Test accuracy {100 * accuracy(labels, probabilities):.2f} %; "
           f"the {len(mistakes)} surest mistakes:")
     for mistake in mistakes:
         truth = "positive" if mistake["label"] else "negative"

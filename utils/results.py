@@ -22,7 +22,7 @@ does not apply):
 ``train_seconds``           wall time of ``fit``, validation included
 ``seconds_per_epoch``       mean training time of an epoch, validation excluded
 ``train_samples_per_second``  ``n_train / seconds_per_epoch``
-``eval_samples_per_second``   test examples per second of ``evaluate``
+``eval_samples_per_second``   test examples per second of the one prediction pass
 ``n_train`` ...             sizes of the training, validation and test parts
 ``sequence_length``         most tokens a text keeps
 ``vocabulary_size``         vectorizer vocabulary, padding and OOV included
@@ -32,6 +32,9 @@ does not apply):
 ``tensorflow_version``, ``keras_version``, ``seed``
 ``history``                 Keras' per-epoch logs (``loss``, ``accuracy``,
                             ``val_*``, ``val_accuracy_unaveraged``)
+``test_predictions``        in memory only, never written: the test set's
+                            ``probabilities`` and ``labels``, in the order of
+                            the pipeline, for :func:`utils.evaluation.show_evaluation`
 ==========================  ==================================================
 
 Files are written atomically (a temporary file in the same folder, then a
@@ -68,12 +71,20 @@ BASELINES = {
     ("sentiment140", "lstm"): ("a plain masked GRU-64", 0.716),
 }
 
+# The key of a record that stays in memory: arrays, not JSON.
+IN_MEMORY_KEY = "test_predictions"
+
 # Files in results/ that are not one training run's record.
 OTHER_FILES = ("benchmark_", "course_time_")
 
 
 class ResultsFileError(RuntimeError):
     """A results file is missing or unreadable; the message names it."""
+
+
+def saved_part(record: dict) -> dict:
+    """``record`` without what stays in memory (:data:`IN_MEMORY_KEY`): what its file holds."""
+    return {key: value for key, value in record.items() if key != IN_MEMORY_KEY}
 
 
 def write_json(path: Path, record: dict) -> Path:

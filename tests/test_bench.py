@@ -31,6 +31,9 @@ def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_da
         assert comparison["lstm_speed_ratio"] == pytest.approx(
             lstm["train_samples_per_second"] / other["train_samples_per_second"])
         assert comparison["lstm_accuracy_margin"] == pytest.approx(lstm["test_accuracy"] - other["test_accuracy"])
+        assert comparison["speed_ratio_target"] == bench.SPEED_TARGETS[reference]
+        assert comparison["meets_target"] == bench.compare(
+            {row["model"]: row for row in table["rows"]}, reference)["meets_target"]
     assert "x baseline" in capsys.readouterr().out
     variants = table["lstm_variants"]
     assert [(row["batching"], row["op_determinism"]) for row in variants] == \
@@ -39,3 +42,22 @@ def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_da
     # XLA needs op determinism off; where an earlier test turned it on, the row says so.
     for row, (_, _, _, jit_compile) in zip(variants, bench.VARIANTS):
         assert row["jit_compile"] == jit_compile or row["variant"].endswith("op determinism was already on)")
+
+
+def _row(model, samples_per_second, accuracy):
+    return {"model": model, "train_samples_per_second": samples_per_second, "test_accuracy": accuracy}
+
+
+@pytest.mark.parametrize("ratio, accuracy, met", [(3.0, 0.88, True), (2.9, 0.88, False), (4.0, 0.86, False)])
+def test_speed_target_needs_the_ratio_and_the_accuracy(ratio, accuracy, met):
+    rows = {"lstm": _row("lstm", 300.0 * ratio, accuracy), "gru": _row("gru", 250.0, 0.80),
+            "tf_tutorial_bilstm": _row("tf_tutorial_bilstm", 300.0, 0.87)}
+    assert bench.compare(rows, "tf_tutorial_bilstm")["meets_target"] is met
+
+
+def test_bag_of_words_target_is_the_better_gated_model_ahead():
+    rows = {"lstm": _row("lstm", 400.0, 0.887), "gru": _row("gru", 350.0, 0.91),
+            "bag_of_words": _row("bag_of_words", 9000.0, 0.906)}
+    comparison = bench.compare(rows, "bag_of_words")
+    assert comparison["meets_target"] and comparison["best_course_accuracy_margin"] == pytest.approx(0.004)
+    assert comparison["lstm_accuracy_margin"] == pytest.approx(-0.019)

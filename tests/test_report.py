@@ -58,6 +58,24 @@ def test_performance_tables_show_ratios_variants_and_course_time():
     assert "no benchmark" in report.performance_tables(None, None)
 
 
+def test_performance_tables_say_which_reference_targets_are_met():
+    row = {"model": "lstm", "train_samples_per_second": 400.0, "eval_samples_per_second": 800.0,
+           "seconds_per_epoch": 56.0, "epochs": 4, "test_accuracy": 0.887, "peak_memory_mib": 2000.0,
+           "throughput_vs_baseline": 4.6}
+    comparisons = {
+        "tf_tutorial_bilstm": {"lstm_speed_ratio": 4.6, "lstm_accuracy_margin": 0.06,
+                               "best_course_accuracy_margin": 0.07, "speed_ratio_target": 3.0, "meets_target": True},
+        "bag_of_words": {"lstm_speed_ratio": 0.05, "lstm_accuracy_margin": -0.019,
+                         "best_course_accuracy_margin": -0.008, "speed_ratio_target": None, "meets_target": False}}
+    benchmark = {"profile": "full", "device": "CPU", "total_seconds": 4000.0, "rows": [row],
+                 "comparisons": comparisons, "lstm_variants": []}
+    text = report.performance_tables(benchmark, None)
+    assert ("- against tf_tutorial_bilstm: the course LSTM at 4.60x its training samples/s, +6.00 points of test "
+            "accuracy (target: at least 3x, ahead): **met**") in text
+    assert "- against bag_of_words: the course's better gated model -0.80 points of test accuracy (target: ahead): " \
+           "**missed**" in text
+
+
 def test_course_time_shows_peak_memory_and_marks_failures():
     course = {"profile": "full", "device": "CPU", "total_seconds": 600.0, "notebooks": {
         "01_data_loading.ipynb": {"ok": True, "seconds": 48.0, "peak_memory_mib": 1234.4},

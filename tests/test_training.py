@@ -167,3 +167,11 @@ def test_predict_probabilities_keep_the_order_of_the_batches():
     probabilities, got_labels = evaluation.predict_probabilities(model, batches)
     np.testing.assert_array_equal(got_labels, labels)
     np.testing.assert_allclose(probabilities, np.asarray(model(ids)).reshape(-1), atol=1e-5)
+
+
+def test_results_file_leaves_out_what_stays_in_memory(tmp_path):
+    record = {"model": "gru", "test_accuracy": 0.5,
+              results.IN_MEMORY_KEY: {"probabilities": np.zeros(3), "labels": np.ones(3)}}
+    saved = json.loads(results.write_json(tmp_path / "run.json", record).read_text())
+    assert saved == {"model": "gru", "test_accuracy": 0.5}
+    assert results.IN_MEMORY_KEY in record, "the caller's record keeps its predictions"

@@ -75,10 +75,27 @@ def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
             lines.append(f"| {r['model']} | {r['train_samples_per_second']:,.0f} | {r['eval_samples_per_second']:,.0f} "
                          f"| {r['seconds_per_epoch']:.1f} | {r['epochs']} | {100 * r['test_accuracy']:.2f} % "
                          f"| {r['peak_memory_mib']:,.0f} | {r['throughput_vs_baseline']:.2f} |")
+        lines += comparison_lines(benchmark.get("comparisons", {}))
     if course_time:
         lines += [""] if lines else []
         lines += course_time_table(course_time)
     return "\n".join(lines).strip() or "(no benchmark or course timing in results/ yet)"
+
+
+def comparison_lines(comparisons: dict) -> list[str]:
+    """One line per reference: the course LSTM's speed ratio and accuracy margin, against the target."""
+    lines = []
+    for reference, c in comparisons.items():
+        verdict = "**met**" if c["meets_target"] else "**missed**"
+        if c["speed_ratio_target"] is None:
+            lines.append(f"- against {reference}: the course's better gated model "
+                         f"{100 * c['best_course_accuracy_margin']:+.2f} points of test accuracy "
+                         f"(target: ahead): {verdict}")
+        else:
+            lines.append(f"- against {reference}: the course LSTM at {c['lstm_speed_ratio']:.2f}x its training "
+                         f"samples/s, {100 * c['lstm_accuracy_margin']:+.2f} points of test accuracy (target: at least "
+                         f"{c['speed_ratio_target']:g}x, ahead): {verdict}")
+    return [""] + lines if lines else []
 
 
 def detail_tables(benchmark: dict | None, gpu_benchmark: dict | None) -> str:

@@ -88,8 +88,9 @@ def saved_part(record: dict) -> dict:
 
 
 def write_json(path: Path, record: dict) -> Path:
-    """Write ``record`` as JSON to ``path`` atomically: all or nothing."""
-    path = Path(path)
+    """Write ``record`` as JSON to ``path`` atomically: all or nothing. What
+    stays in memory (:data:`IN_MEMORY_KEY`) is left out."""
+    path, record = Path(path), saved_part(record)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w") as file:

@@ -145,7 +145,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length,
                                        truncating=prepared.truncating)
         text_model.save(config.models_dir(profile) / f"{stem}.keras")
-        results.write_json(results_dir / f"{stem}.json", results.saved_part(record))
+        results.write_json(results_dir / f"{stem}.json", record)
     return record
 
 

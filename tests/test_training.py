@@ -175,3 +175,8 @@ def test_results_file_leaves_out_what_stays_in_memory(tmp_path):
     saved = json.loads(results.write_json(tmp_path / "run.json", record).read_text())
     assert saved == {"model": "gru", "test_accuracy": 0.5}
     assert results.IN_MEMORY_KEY in record, "the caller's record keeps its predictions"
+
+
+@pytest.mark.parametrize("n, expected", [(0, "0 epochs"), (1, "1 epoch"), (4, "4 epochs")])
+def test_count_is_singular_for_one(n, expected):
+    assert training.count(n, "epoch") == expected

@@ -139,8 +139,9 @@ def epochs(rec: Recipe, profile: config.Profile) -> int:
 
 def profile_summary(rec: Recipe, profile: config.Profile) -> str:
     """What ``rec`` becomes in ``profile``: the sizes a profile caps, in one printable line."""
+    budget = training.count(epochs(rec, profile), "epoch")
     return (f"In the {profile.name} profile {rec.dataset}/{rec.model} reads at most {sequence_length(rec, profile)} "
-            f"tokens, in batches of {batch_size(rec, profile)}, for at most {epochs(rec, profile)} epochs "
+            f"tokens, in batches of {batch_size(rec, profile)}, for at most {budget} "
             f"(patience {rec.patience}).")
 
 

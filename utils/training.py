@@ -17,6 +17,11 @@ from utils.models import export_text_model
 warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 epoch"``, ``"4 epochs"``: a count with its noun, singular for one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Seconds of each training epoch, validation excluded."""
 
@@ -134,7 +139,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         results.IN_MEMORY_KEY: {"probabilities": probabilities, "labels": labels},
     }
     print(f"{record['model']}: test accuracy {100 * test_accuracy:.2f} % on {prepared.n_test:,} "
-          f"{dataset} texts, {record['epochs']} epochs of {seconds_per_epoch:.1f} s of training each "
+          f"{dataset} texts, {count(record['epochs'], 'epoch')} of {seconds_per_epoch:.1f} s of training each "
           f"({record['train_samples_per_second']:,.0f} samples/s), {record['params']:,} parameters")
     if target is not None:
         print(f"Course target {100 * target:.1f} %: {'met' if record['meets_target'] else 'MISSED'}")

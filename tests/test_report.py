@@ -1,6 +1,6 @@
 """utils.report: the README's tables are the results files, to the digit."""
 
-from utils import report, results
+from utils import config, report, results
 
 
 def test_readme_table_matches_results_files():
@@ -97,3 +97,24 @@ def test_gpu_table_shows_each_backend_mask_and_cudnn_assertion():
     assert "GPU: NVIDIA H200, mixed_float16" in text and "2 trainings in **2.0 min** in all" in text
     assert "| lstm | jax | yes | no | 600 | 5,079 | 4.4 | 5 | 88.67 % |" in text
     assert "| lstm_unmasked_cudnn | torch | no | yes | 600 | 10,452 | 2.2 | 6 | 88.62 % |" in text
+
+
+def test_a_record_written_to_results_updates_the_readme_table(tmp_path, monkeypatch):
+    """A full-profile run writes results/ and the README's table follows it, so the README
+    test above passes after the course ran on any machine; a write elsewhere changes no page."""
+    reference = tmp_path / "results"
+    reference.mkdir()
+    readme, page = tmp_path / "README.md", tmp_path / "performance.md"
+    readme.write_text(report.README.read_text())
+    page.write_text(report.DETAILS.read_text())
+    for name in ("README", "DETAILS", "RESULTS_DIR"):
+        monkeypatch.setattr(report, name, {"README": readme, "DETAILS": page, "RESULTS_DIR": reference}[name])
+    record = results.read_json(config.REPO_ROOT / "results" / "imdb_lstm.json")
+    moved = {**record, "test_accuracy": 0.5123}
+    elsewhere = tmp_path / "smoke"
+    elsewhere.mkdir()
+    results.write_json(elsewhere / "imdb_lstm.json", moved)
+    assert "51.23 %" not in readme.read_text(), "a write outside results/ leaves the pages alone"
+    results.write_json(reference / "imdb_lstm.json", moved)
+    assert "| imdb | lstm | 51.23 % |" in readme.read_text()
+    assert report.main(["--check"]) == 0

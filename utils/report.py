@@ -167,6 +167,33 @@ def render_details(page: str, performance: tuple = (None, None, None)) -> str:
                           "docs/performance.md")
 
 
+def stale_pages(results_dir: Path | None = None) -> dict[Path, str]:
+    """The pages whose tables differ from ``results_dir`` (default ``results/``),
+    each with its regenerated text.
+
+    Raises :class:`utils.results.ResultsFileError` naming an unreadable file.
+    """
+    results_dir = results_dir or RESULTS_DIR
+    records, performance = results.load_results(results_dir), load_performance(results_dir)
+    current = {README: README.read_text(), DETAILS: DETAILS.read_text()}
+    pages = {README: render(current[README], records, performance),
+             DETAILS: render_details(current[DETAILS], performance)}
+    return {path: text for path, text in pages.items() if text != current[path]}
+
+
+def refresh_after_write(path: Path) -> list[Path]:
+    """Called by :func:`utils.results.write_json`: when ``path`` lies in the
+    reference folder ``results/`` (a full-profile run), rewrite the README's and
+    docs/performance.md's tables that it changed, so that the pages always show
+    what ``results/`` holds. Files elsewhere (smoke runs, tests) change nothing."""
+    if Path(path).resolve().parent != RESULTS_DIR.resolve():
+        return []
+    stale = stale_pages()
+    for page, text in stale.items():
+        page.write_text(text)
+    return list(stale)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
@@ -174,23 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="the results folder to read")
     args = parser.parse_args(argv)
     try:
-        records = results.load_results(args.results_dir)
-        performance = load_performance(args.results_dir)
+        stale = stale_pages(args.results_dir)
     except results.ResultsFileError as error:
         print(error, file=sys.stderr)
         return UNREADABLE_RESULTS
-    current = {README: README.read_text(), DETAILS: DETAILS.read_text()}
-    pages = {README: render(current[README], records, performance),
-             DETAILS: render_details(current[DETAILS], performance)}
-    stale = [path for path, text in pages.items() if text != current[path]]
     if args.check:
         for path in stale:
             print(f"{path.relative_to(config.REPO_ROOT)}'s tables differ from results/: run python -m utils.report")
         return OUT_OF_DATE if stale else 0
-    for path in stale:
-        path.write_text(pages[path])
-    written = " and ".join(str(path) for path in stale) or "neither page (both were up to date)"
-    print(f"Results table ({len(records)} rows) and performance tables: wrote {written}")
+    for path, text in stale.items():
+        path.write_text(text)
+    written = " and ".join(str(path.relative_to(config.REPO_ROOT)) for path in stale)
+    print(f"Results and performance tables: wrote {written or 'neither page (both were up to date)'}")
     return 0
 
 

@@ -38,7 +38,10 @@ does not apply):
 ==========================  ==================================================
 
 Files are written atomically (a temporary file in the same folder, then a
-rename), so an interrupted run never leaves half a file.
+rename), so an interrupted run never leaves half a file. A file written to
+``results/`` itself (the full profile) also regenerates the tables of the
+README and docs/performance.md (:mod:`utils.report`), so the pages and the
+tests that compare them with ``results/`` agree after any run.
 """
 
 from __future__ import annotations
@@ -101,7 +104,23 @@ def write_json(path: Path, record: dict) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _refresh_pages(path)
     return path
+
+
+def _refresh_pages(path: Path) -> None:
+    """A record written to the reference folder ``results/`` updates the README's
+    and docs/performance.md's tables at once, so the pages never disagree with it."""
+    from utils import report  # report reads results: import here, not at the top
+
+    try:
+        pages = report.refresh_after_write(path)
+    except ResultsFileError as error:
+        print(f"The README's tables were not updated: {error}")
+        return
+    if pages:
+        print(f"Updated the tables of {' and '.join(page.name for page in pages)} from results/ "
+              "(git diff shows what this run changed).")
 
 
 def read_json(path: Path) -> dict:

@@ -11,7 +11,10 @@ Where the data comes from:
 * Otherwise IMDB comes from ``tensorflow_datasets`` (``imdb_reviews``) and
   Sentiment140 from the official zip through ``keras.utils.get_file`` (kept
   in ``$RNN_COURSE_CACHE``). Before a download, a short connection test to the
-  server makes a machine without network fail within seconds.
+  server makes a machine without network fail within seconds. Both downloads
+  are checked against the official size and SHA-256 (those
+  ``tensorflow_datasets`` registers); a file that differs is deleted and
+  refused with :class:`DownloadMismatchError`.
 
 The IMDB archive is extracted once into ``$RNN_COURSE_CACHE`` (default
 ``~/.cache/rnn-course``) through a staging folder ``.partial-<pid>@<host>-*``;
@@ -35,6 +38,7 @@ import gzip
 import hashlib
 import numbers
 import os
+import re
 import shutil
 import socket
 import tarfile
@@ -66,6 +70,16 @@ SPLITS = ("train", "test")
 SENTIMENT140_URL = "https://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip"
 # What tensorflow_datasets downloads for imdb_reviews: the connection test asks its server.
 IMDB_URL = "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+# Size in bytes and SHA-256 of the official archives, as tensorflow_datasets
+# registers them in datasets/{sentiment140,imdb_reviews}/checksums.tsv
+# (tests/test_downloads.py checks that they still agree). Pinned here so the
+# Sentiment140 download, which does not go through tfds, is checked too.
+SENTIMENT140_ARCHIVE = "trainingandtestdata.zip"
+SENTIMENT140_SIZE = 81_363_704
+SENTIMENT140_SHA256 = "004a3772c8a7ff9bbfeb875880f47f0679d93fc63e5cf9cff72d54a8a6162e57"
+IMDB_ARCHIVE = "aclImdb_v1.tar.gz"
+IMDB_SIZE = 84_125_825
+IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 CONNECT_TIMEOUT_SECONDS = 3  # per address of the server: a few addresses stay within 15 s
 # Errors that say a folder cannot be written (full, read-only, not ours), not that the network failed.
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -88,6 +102,12 @@ SHUFFLE_SEED = 1337  # fixes the order of the examples that a loader returns
 
 class DataError(RuntimeError):
     """A data set could not be loaded; the message says why and what to do."""
+
+
+class DownloadMismatchError(DataError):
+    """A downloaded archive is not the official file: its size or SHA-256
+    differs from the pinned one. The bad download has been deleted (a copy put
+    by hand into tfds' manual folder is left; the message names it)."""
 
 
 def _check_split(split: str) -> None:
@@ -178,12 +198,16 @@ def _missing_label_folders(root: Path) -> list[str]:
     return [name for name in IMDB_LABEL_FOLDERS if next((root / name).glob("*.txt"), None) is None]
 
 
-def _file_digest(path: Path) -> str:
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    return _sha256(path)[:16]
 
 
 def extract_imdb_archive(archive: Path) -> Path:
@@ -342,6 +366,60 @@ def _check_reachable(url: str, what: str) -> None:
         raise _no_network_error(what, error) from None
 
 
+def _mismatch_error(name: str, url: str, expected: tuple[int, str], actual: tuple[int, str] | None,
+                    advice: str) -> DownloadMismatchError:
+    size, sha256 = expected
+    got = "other bytes" if actual is None else f"{actual[0]:,} bytes, SHA-256 {actual[1]}"
+    return DownloadMismatchError(
+        f"{name} from {url} is not the official file (expected {size:,} bytes, SHA-256 {sha256}; "
+        f"got {got}): {advice}; if this repeats, something between you and the server alters the "
+        f"download: set {DATA_ENV} to a local copy instead (docs/settings.md)."
+    )
+
+
+def _discard_unless_official(path: Path, name: str, url: str,
+                             expected: tuple[int, str]) -> DownloadMismatchError | None:
+    """``None`` when ``path`` is the official file (or is gone), else delete it
+    and return the error to raise: deleted, no later run can extract or trust it."""
+    try:
+        actual = (path.stat().st_size, _sha256(path))
+    except FileNotFoundError:
+        return None
+    if actual == expected:
+        return None
+    path.unlink(missing_ok=True)
+    return _mismatch_error(name, url, expected, actual, "it has been deleted, run again to download it anew")
+
+
+def _tfds_mismatch(error: BaseException) -> DownloadMismatchError | None:
+    """The one-line error for tfds' NonMatchingChecksumError anywhere in ``error``'s chain, else ``None``."""
+    try:
+        from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
+    except ImportError:  # a tfds that moved it: keep the generic message rather than fail here
+        return None
+    while error is not None and not isinstance(error, NonMatchingChecksumError):
+        error = error.__cause__ or error.__context__
+    if error is None:
+        return None
+    expected = (IMDB_SIZE, IMDB_SHA256)
+    found = re.search(r"downloaded to (.+?), has wrong checksum", str(error))
+    path = Path(found[1]) if found else None
+    actual = None
+    if path is not None and path.is_file():
+        actual = (path.stat().st_size, _sha256(path))
+    # tfds keeps a rejected download in its own "<name>.tmp.<uuid>" folder, which
+    # no later run reads; remove it anyway rather than leave 80 MB behind.
+    if path is not None and re.search(r"\.tmp\.[0-9a-f]{32}$", path.parent.name):
+        path.unlink(missing_ok=True)
+        shutil.rmtree(path.parent, ignore_errors=True)
+        advice = "it has been deleted, run again to download it anew"
+    elif path is not None:  # a copy the user placed in tfds' manual folder
+        advice = f"replace {path} with the official {IMDB_ARCHIVE} or delete it to download it anew"
+    else:
+        advice = "run again to download it anew"
+    return _mismatch_error(IMDB_ARCHIVE, IMDB_URL, expected, actual, advice)
+
+
 def _load_imdb_tfds(split: str):
     import tensorflow_datasets as tfds
 
@@ -350,8 +428,12 @@ def _load_imdb_tfds(split: str):
         _check_reachable(IMDB_URL, what)
     try:
         # tfds stores the examples shuffled, so a prefix is a balanced slice.
+        # It checks the archive against its registered size and SHA-256 itself.
         return tfds.load("imdb_reviews", split=split, as_supervised=True)
     except Exception as error:  # any download/prepare failure gets one clear line
+        mismatch = _tfds_mismatch(error)
+        if mismatch is not None:
+            raise mismatch from None
         raise _no_network_error(what, error) from None
 
 
@@ -452,14 +534,24 @@ def _sentiment140_dir(data_dir: Path | None) -> Path:
         return data_dir / "sentiment140"
     what = f"Sentiment140 from {SENTIMENT140_URL}"
     cache = cache_dir()
-    if not (cache / "downloads" / "trainingandtestdata.zip").is_file():
+    archive = cache / "downloads" / SENTIMENT140_ARCHIVE  # where get_file keeps it
+    if not archive.is_file():
         _check_reachable(SENTIMENT140_URL, what)
     try:
-        return Path(keras.utils.get_file("trainingandtestdata.zip", origin=SENTIMENT140_URL, extract=True,
+        # With file_hash, get_file downloads again over a cached zip that does
+        # not match, and raises a ValueError (leaving the file) when a fresh
+        # download does not match; it extracts only a matching zip.
+        return Path(keras.utils.get_file(SENTIMENT140_ARCHIVE, origin=SENTIMENT140_URL, extract=True,
+                                         file_hash=SENTIMENT140_SHA256, hash_algorithm="sha256",
                                          cache_dir=str(cache), cache_subdir="downloads"))
     except Exception as error:  # urllib's and keras' failures alike
         if isinstance(error, OSError) and error.errno in DISK_ERRNOS:
             raise _cache_error(cache, "write the Sentiment140 download into", error) from None
+        if isinstance(error, ValueError):
+            mismatch = _discard_unless_official(archive, SENTIMENT140_ARCHIVE, SENTIMENT140_URL,
+                                                (SENTIMENT140_SIZE, SENTIMENT140_SHA256))
+            if mismatch is not None:
+                raise mismatch from None
         raise _no_network_error(what, error) from None
 
 

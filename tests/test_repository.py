@@ -62,3 +62,15 @@ def test_notebook_is_a_lecture(path):
         following = cells[i + 1]
         assert following["cell_type"] == "code" and "solution" in following["metadata"].get("tags", []), (
             f"{path.name}: the exercise in cell {i} has no solution cell tagged 'solution' after it")
+
+
+def test_no_build_artifact_is_tracked():
+    """The set-up command (an editable install) and a course run write these; tracked, they
+    would show as modified files in a fresh clone before the course has even run."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=config.REPO_ROOT, capture_output=True, text=True).stdout
+    artifacts = [path for path in tracked.splitlines()
+                 if re.search(r"(^|/)([^/]+\.egg-info|build|__pycache__|\.ipynb_checkpoints)/", path)]
+    assert not artifacts, f"build artifacts tracked in git: {artifacts[:5]}"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "rnn_sentiment_course.egg-info/PKG-INFO"],
+                             cwd=config.REPO_ROOT)
+    assert ignored.returncode == 0, "the editable install's egg-info must be ignored"

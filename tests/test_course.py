@@ -1,7 +1,7 @@
 """utils.course: bad arguments stop the run before it starts, a dead kernel does
-not, only a complete successful run replaces the committed course time, and
-the rendered course links every page. Also: importing utils keeps
-TensorFlow's C++ log lines out of a notebook's output.
+not, and only a complete successful run replaces the committed course time
+(tests/test_rendering.py tests the rendered course). Also: importing utils
+keeps TensorFlow's C++ log lines out of a notebook's output.
 
 The runner tests execute tiny notebooks (a second or two each), never the course."""
 
@@ -97,61 +97,6 @@ def test_only_a_complete_successful_run_replaces_the_course_time(output_dir):
 
 def test_one_line_strips_colour_codes():
     assert course._one_line("\x1b[0;31mValueError\x1b[0m: boom\n  at line 3") == "ValueError: boom at line 3"
-
-
-def test_title_and_learning_goals_come_from_the_opening_markdown():
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_markdown_cell("Intro without heading."),
-        nbformat.v4.new_markdown_cell("# 04 · LSTM: gates\n\n**You will learn**\n\n- why *gates* help\n"
-                                      "- how the cell state\n  carries gradients\n\n1. numbered too\n\nAssumes: 03"),
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_markdown_cell("## You will learn\n- not this one"),
-    ]
-    assert course.notebook_title(notebook, "fallback") == "04 · LSTM: gates"
-    assert course.learning_goals(notebook) == ["why *gates* help", "how the cell state carries gradients",
-                                               "numbered too"]
-    assert course.notebook_title(nbformat.v4.new_notebook(), "fallback") == "fallback"
-    assert course.learning_goals(nbformat.v4.new_notebook()) == []
-
-
-def executed_notebook(title: str, run: dict, solution: str) -> nbformat.NotebookNode:
-    """A notebook as the runner leaves it: outputs, a solution cell, the run record."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_markdown_cell(f"# {title}\n\nYou will learn:\n\n- to read **{title}**\n- to check it"),
-        nbformat.v4.new_code_cell("print('hello')", execution_count=1,
-                                  outputs=[nbformat.v4.new_output("stream", name="stdout", text="hello\n")]),
-        nbformat.v4.new_markdown_cell("### Exercise 1 — try it"),
-        nbformat.v4.new_code_cell(solution, metadata={"tags": ["solution"]}, execution_count=2),
-    ]
-    notebook.metadata[course.RUN_METADATA] = run
-    return notebook
-
-
-def test_html_rendering_links_every_page_and_folds_solutions(output_dir):
-    executed_dir = output_dir / "build" / "notebooks" / "smoke"
-    executed_dir.mkdir(parents=True)
-    runs = {"01_first": {"ok": True, "seconds": 90.0, "peak_memory_mib": 1234.5, "error": None},
-            "02_second": {"ok": False, "seconds": 30.4, "peak_memory_mib": 800.0, "error": "cell 2: ValueError: <bad>"}}
-    for stem, run in runs.items():
-        nbformat.write(executed_notebook(f"Notebook {stem}", run, f"answer = 42  # solution of {stem}"),
-                       executed_dir / f"{stem}.ipynb")
-
-    assert course.main(["--html-only", "--profile", "smoke"]) == 0
-
-    html_dir = output_dir / "build" / "html"
-    index = (html_dir / "index.html").read_text()
-    for stem in runs:
-        assert f'<a href="{stem}.html">Notebook {stem}</a>' in index
-        page = (html_dir / f"{stem}.html").read_text()
-        assert "<title>Notebook " in page and "hello" in page
-        solution = page.index(f"solution of {stem}")
-        assert page.rfind("<details", 0, solution) > page.rfind("</details>", 0, solution), "solution not folded"
-        assert page.index("</details>", solution) > solution
-    assert "<li>to read <strong>Notebook 01_first</strong></li>" in index
-    assert "1.5 min" in index and "30 s" in index and "1,234 MiB" in index
-    assert "FAILED</strong>: cell 2: ValueError: &lt;bad&gt;" in index
 
 
 def test_html_only_without_executed_notebooks_is_a_bad_argument(output_dir, capsys):

@@ -23,17 +23,16 @@ Timings: only a complete, successful run of every course notebook replaces
 profile), which the README's performance section reads. Any other run writes
 ``build/course_time_last_run.json``.
 
-``--html`` renders every executed copy to ``build/html/<notebook>.html``
-(cells tagged ``solution`` folded in a ``<details>`` element) and writes the
-course map ``build/html/index.html``: title, learning goals, run time, peak
-memory and status of each notebook, linking its page (docs/rendering.md).
-``$COURSE_OUTPUT_DIR`` moves ``build/`` as it moves ``results/``.
+``--html`` renders every executed copy to ``build/html/<notebook>.html`` and
+writes the course map ``build/html/index.html`` (:mod:`utils.site`,
+docs/rendering.md). ``$COURSE_OUTPUT_DIR`` moves ``build/`` as it moves
+``results/``.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
+import datetime
 import os
 import re
 import signal
@@ -46,30 +45,12 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
-from nbconvert import HTMLExporter
-from nbconvert.filters import markdown2html_mistune
 
 from utils import config, results
+from utils.site import RUN_METADATA, render_html
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
-RUN_METADATA = "course_run"  # executed copies record their run under this metadata key
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
-COURSE_TITLE = "Recurrent networks for sentiment classification: a Keras course"
-BULLET = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+")
-
-# The lab template, with every cell tagged "solution" folded until the reader opens it.
-SOLUTION_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{% block any_cell %}
-{%- if 'solution' in cell.metadata.get('tags', []) -%}
-<details class="course-solution"><summary>Solution</summary>
-{{ super() }}
-</details>
-{%- else -%}
-{{ super() }}
-{%- endif -%}
-{% endblock any_cell %}
-"""
 
 
 class ArgumentError(ValueError):
@@ -208,7 +189,8 @@ def run_notebook(notebook: nbformat.NotebookNode, path: Path, out_dir: Path, env
     seconds = time.perf_counter() - start
     peak = memory.stop()
     record = {"ok": error is None, "seconds": seconds,
-              "peak_memory_mib": None if peak is None else round(peak, 1), "error": error}
+              "peak_memory_mib": None if peak is None else round(peak, 1), "error": error,
+              "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}  # the site dates the run
     notebook.metadata[RUN_METADATA] = record
     nbformat.write(notebook, out_dir / path.name)
     return record
@@ -235,106 +217,6 @@ def write_timings(rows: dict[str, dict], total: float, profile, complete: bool) 
     results.write_json(path, record)
     print(f"Wrote {path}")
     return path
-
-
-def notebook_title(notebook: nbformat.NotebookNode, default: str) -> str:
-    """The first Markdown heading of ``notebook``, else ``default``."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if match := HEADING.match(line):
-                    return match.group(1)
-    return default
-
-
-def learning_goals(notebook: nbformat.NotebookNode) -> list[str]:
-    """The bullets under a "You will learn" line in the Markdown cells before the first code cell."""
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            break
-        if cell.cell_type != "markdown":
-            continue
-        lines = cell.source.splitlines()
-        for i, line in enumerate(lines):
-            if "you will learn" in line.lower():
-                return _bullets(lines[i + 1:])
-    return []
-
-
-def _bullets(lines: list[str]) -> list[str]:
-    """The Markdown list at the start of ``lines`` (blank lines and indented continuations allowed)."""
-    items: list[str] = []
-    for line in lines:
-        if BULLET.match(line):
-            items.append(BULLET.sub("", line).strip())
-        elif items and line[:1] in (" ", "\t") and line.strip():
-            items[-1] += " " + line.strip()
-        elif line.strip():
-            break
-    return items
-
-
-def _index_row(page: str, notebook: nbformat.NotebookNode, title: str) -> str:
-    run = notebook.metadata.get(RUN_METADATA)
-    goals = learning_goals(notebook)
-    goals_html = markdown2html_mistune("\n".join(f"- {goal}" for goal in goals)) if goals else ""
-    if run is None:
-        duration = memory = status = "–"
-    else:
-        duration = f"{run['seconds']:.0f} s" if run["seconds"] < 60 else f"{run['seconds'] / 60:.1f} min"
-        memory = "–" if run["peak_memory_mib"] is None else f"{run['peak_memory_mib']:,.0f} MiB"
-        status = "ok" if run["ok"] else f'<strong class="failed">FAILED</strong>: {html.escape(run["error"])}'
-    return (f'<tr><td><a href="{html.escape(page)}">{html.escape(title)}</a></td><td>{goals_html}</td>'
-            f"<td>{duration}</td><td>{memory}</td><td>{status}</td></tr>")
-
-
-INDEX_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ccc; padding: 0.5rem; text-align: left; vertical-align: top; }}
-td ul {{ margin: 0; padding-left: 1.2rem; }}
-.failed {{ color: #b00020; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<p>{summary}</p>
-<table>
-<thead><tr><th>Notebook</th><th>You will learn</th><th>Run time</th><th>Peak memory</th><th>Status</th></tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table>
-</body>
-</html>
-"""
-
-
-def render_html(executed_dir: Path, html_dir: Path) -> Path:
-    """Render every executed notebook in ``executed_dir`` to ``html_dir``; return the course map's path."""
-    exporter = HTMLExporter(template_name="lab")
-    exporter.raw_template = SOLUTION_TEMPLATE
-    html_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    paths = sorted(executed_dir.glob("*.ipynb"))
-    for path in paths:
-        notebook = nbformat.read(path, as_version=4)
-        title = notebook_title(notebook, default=path.stem)
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-        page = html_dir / f"{path.stem}.html"
-        page.write_text(body, encoding="utf-8")
-        rows.append(_index_row(page.name, notebook, title))
-    index = html_dir / "index.html"
-    summary = (f"{len(paths)} notebooks executed with the <code>{html.escape(executed_dir.name)}</code> profile "
-               "(<code>python -m utils.course --html</code>).")
-    index.write_text(INDEX_PAGE.format(title=COURSE_TITLE,
-                                       summary=summary, rows="\n".join(rows)), encoding="utf-8")
-    return index
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 
 from utils import plots, results
 from utils.models import recurrent_layers
+from utils.text import readable
 
 
 def predict_probabilities(model, batches) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +130,7 @@ def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
           f"the {len(mistakes)} surest mistakes:")
     for mistake in mistakes:
         truth = "positive" if mistake["label"] else "negative"
+        review = readable(mistake["text"])
         print(f"\n[label {truth}, P(positive) = {100 * mistake['probability']:.1f} %] "
-              f"{mistake['text'][:400]}{' …' if len(mistake['text']) > 400 else ''}")
+              f"{review[:400]}{' …' if len(review) > 400 else ''}")
     return {"confusion": matrix, "mistakes": mistakes, "probabilities": probabilities}

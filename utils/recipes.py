@@ -240,7 +240,8 @@ def train_or_reuse(rec: Recipe, course: config.CourseSetup, prepared: data.Prepa
     finds that exact run, trained (and written) otherwise. Says which."""
     record = saved_run(rec, course, prepared)
     if record is not None:
+        path = (course.results_dir / f"{rec.dataset}_{rec.model}.json").relative_to(config.output_base())
         print(f"{rec.dataset}/{rec.model}: the same recipe, seed, data and device already ran; "
-              f"its record is read from {course.results_dir / f'{rec.dataset}_{rec.model}.json'}")
+              f"its record is read from {path}")
         return record
     return train_course_model(rec, course, prepared=prepared)[1]

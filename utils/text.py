@@ -10,12 +10,14 @@ reload.
 from __future__ import annotations
 
 import collections
+import re
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 PAD_ID, OOV_ID = 0, 1  # TextVectorization's reserved ids
+LINE_BREAKS = re.compile(r"\s*(?:<br\s*/?>\s*)+", re.IGNORECASE)
 
 
 class TextError(ValueError):
@@ -243,6 +245,15 @@ def vocabulary_coverage(counts: collections.Counter, vocabulary_sizes) -> dict[i
         int(n): float(cumulative[min(n, cumulative.size) - 1] / total) if cumulative.size else 0.0
         for n in vocabulary_sizes
     }
+
+
+def readable(review: str) -> str:
+    """``review`` as a reader sees it: IMDB's ``<br />`` tags as line breaks.
+
+    For printing only: the models read the raw text, and the standardization
+    turns the tags into spaces.
+    """
+    return LINE_BREAKS.sub("\n", review).strip()
 
 
 def decode_ids(ids, vocabulary: list[str]) -> str:

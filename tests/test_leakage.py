@@ -25,6 +25,7 @@ import dataclasses
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -405,3 +406,14 @@ def test_a_results_write_that_dies_halfway_leaves_the_previous_file(how, tmp_pat
     assert unlimited.returncode == 0, unlimited.stderr
     assert results.read_json(path)["history"]["loss"] == [0.123456789] * 2000
 
+
+
+def test_a_results_file_gets_the_permissions_of_any_new_file(tmp_path):
+    """The temporary file behind the atomic write is private to its owner (``mkstemp``);
+    the results file it becomes is readable as any file the user creates (umask)."""
+    mask = os.umask(0o022)
+    try:
+        path = write_results(tmp_path / "imdb_lstm.json", run_record("lstm", [0.7, 0.9], 0.88))
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

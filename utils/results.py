@@ -100,12 +100,19 @@ def write_json(path: Path, record: dict) -> Path:
             file.write(json.dumps(record, indent=2) + "\n")
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's file is the owner's alone; a results file is not
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     _refresh_pages(path)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _refresh_pages(path: Path) -> None:

@@ -31,6 +31,32 @@ def write_imdb_tree(root: Path) -> Path:
     return root / "aclImdb"
 
 
+# Coded reviews: review k carries its own words (only<k>, tens<k // 10>, units<k % 10>), so a test
+# can read off any row of tokens which review it came from. Odd k are positive.
+TRAIN_CODES = range(40)
+TEST_CODES = range(50, 60)  # tens5: a word of the test split only
+REVIEWS_PER_MOVIE = 4
+
+
+def write_coded_data(root: Path, text_of) -> Path:
+    """A data folder with review ``k`` = ``text_of(k)``: as IMDB (extracted, with url lists,
+    :data:`REVIEWS_PER_MOVIE` reviews a movie) and as Sentiment140 files."""
+    for split, codes in (("train", TRAIN_CODES), ("test", TEST_CODES)):
+        for label in ("neg", "pos"):
+            folder = root / "imdb" / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            mine = [k for k in codes if k % 2 == (label == "pos")]
+            for index, k in enumerate(mine):
+                (folder / f"{index}_{8 if label == 'pos' else 2}.txt").write_text(text_of(k))
+            (folder.parent / f"urls_{label}.txt").write_text("".join(
+                f"http://www.imdb.com/title/tt{k // REVIEWS_PER_MOVIE:07d}/usercomments\n" for k in mine))
+    tweets = root / "sentiment140"
+    tweets.mkdir()
+    for name, codes in (("training.sample20k.csv", TRAIN_CODES), ("testdata.manual.2009.06.14.csv", TEST_CODES)):
+        (tweets / name).write_text("".join(f'"{4 * (k % 2)}","{text_of(k)}"\n' for k in codes))
+    return root
+
+
 def tar_gz_bytes(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:

@@ -26,13 +26,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import REVIEWS_PER_MOVIE, TEST_CODES, TRAIN_CODES, write_coded_data
 from utils import config, data, embeddings, evaluation, models, text, training
 
 SEQUENCE_LENGTH = 8  # shorter than every fixture text: each one is cut
 BODY = [f"w{j}" for j in range(20)]
-TRAIN_CODES = range(40)
-TEST_CODES = range(50, 60)  # tens5: a word of the test split only
-REVIEWS_PER_MOVIE = 4
 PROFILE = dataclasses.replace(
     config.PROFILES["smoke"], imdb_train_limit=None, imdb_test_limit=None, tweets_train_limit=None,
     tweets_test_limit=None, sequence_length=SEQUENCE_LENGTH, batch_size=8)
@@ -57,20 +55,7 @@ def movie_of(k: int) -> str:
 
 def write_course_data(root: Path, body_of=lambda k: BODY) -> Path:
     """A data folder with the coded reviews as IMDB (extracted, with url lists) and as tweets."""
-    for split, codes in (("train", TRAIN_CODES), ("test", TEST_CODES)):
-        for label in ("neg", "pos"):
-            folder = root / "imdb" / "aclImdb" / split / label
-            folder.mkdir(parents=True)
-            mine = [k for k in codes if k % 2 == (label == "pos")]
-            for index, k in enumerate(mine):
-                (folder / f"{index}_{8 if label == 'pos' else 2}.txt").write_text(coded_text(k, body_of(k)))
-            (folder.parent / f"urls_{label}.txt").write_text(
-                "".join(f"http://www.imdb.com/title/{movie_of(k)}/usercomments\n" for k in mine))
-    tweets = root / "sentiment140"
-    tweets.mkdir()
-    for name, codes in (("training.sample20k.csv", TRAIN_CODES), ("testdata.manual.2009.06.14.csv", TEST_CODES)):
-        (tweets / name).write_text("".join(f'"{4 * (k % 2)}","{coded_text(k, body_of(k))}"\n' for k in codes))
-    return root
+    return write_coded_data(root, lambda k: coded_text(k, body_of(k)))
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import TEST_CODES, TRAIN_CODES, write_coded_data
 from utils import baselines, config, data, recipes, results
 
 # The course's pipelines vary by a batch from pass to pass; Keras warns, nothing is lost.
@@ -44,9 +45,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Your input ran out of data")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEQUENCE_LENGTH = 8  # shorter than every fixture text: each one is cut
 BODY = [f"w{j}" for j in range(20)]
-TRAIN_CODES = range(40)
-TEST_CODES = range(50, 60)
-REVIEWS_PER_MOVIE = 4
 MARKER = "heldoutmarker"  # a word that only rewritten validation and test texts hold
 # A vocabulary size that the coded training texts fill (72 with padding and OOV ids): recipes
 # build the Embedding at the profile's size and the word vectors at the vectorizer's; at least
@@ -107,20 +105,7 @@ def code_of(words) -> int | None:
 def write_course_data(root: Path, rewritten=frozenset()) -> Path:
     """IMDB (extracted, with url lists: four reviews per movie) and Sentiment140 files of the
     coded reviews; the reviews whose code is in ``rewritten`` are rewritten."""
-    for split, codes in (("train", TRAIN_CODES), ("test", TEST_CODES)):
-        for label in ("neg", "pos"):
-            folder = root / "imdb" / "aclImdb" / split / label
-            folder.mkdir(parents=True)
-            mine = [k for k in codes if k % 2 == (label == "pos")]
-            for index, k in enumerate(mine):
-                (folder / f"{index}_{8 if label == 'pos' else 2}.txt").write_text(coded_text(k, k in rewritten))
-            (folder.parent / f"urls_{label}.txt").write_text("".join(
-                f"http://www.imdb.com/title/tt{k // REVIEWS_PER_MOVIE:07d}/usercomments\n" for k in mine))
-    tweets = root / "sentiment140"
-    tweets.mkdir()
-    for name, codes in (("training.sample20k.csv", TRAIN_CODES), ("testdata.manual.2009.06.14.csv", TEST_CODES)):
-        (tweets / name).write_text("".join(f'"{4 * (k % 2)}","{coded_text(k, k in rewritten)}"\n' for k in codes))
-    return root
+    return write_coded_data(root, lambda k: coded_text(k, k in rewritten))
 
 
 @pytest.fixture

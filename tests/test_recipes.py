@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import re
 import types
 
 import keras
@@ -80,17 +79,6 @@ def notebook_code(number: str) -> str:
     path = next((config.REPO_ROOT / "notebooks").glob(f"{number}_*.ipynb"))
     cells = json.loads(path.read_text())["cells"]
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-
-
-@pytest.mark.parametrize("number, names", [("02", ["simple_rnn"]), ("03", ["stacked_rnn"]),
-                                           ("04", ["lstm"]), ("05", ["gru"])])
-def test_notebooks_train_their_models_from_the_recipes(number, names):
-    code = notebook_code(number)
-    assert "recipes.train_course_model(" in code
-    for name in names:
-        assert re.search(rf'recipes\.recipe\("{name}"', code), f"notebook {number} trains {name} from its recipe"
-    # Nobody builds a course model by hand: the recipe is the one place its settings live.
-    assert "build_rnn_classifier(" not in code and "COURSE_SETTINGS" not in code
 
 
 def test_sentiment140_notebook_trains_every_model_from_its_recipe():

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import random
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from utils import config, data, embeddings, models, results, training
@@ -215,6 +218,94 @@ def train_course_model(rec: Recipe, course: config.CourseSetup, prepared: data.P
         epochs=epochs(rec, course.profile), patience=rec.patience, seed=course.seed,
         write=write, recipe=dataclasses.asdict(rec))
     return model, record, prepared
+
+
+def differences(model, rec: Recipe, course: config.CourseSetup, fit_epochs: int | None = None) -> list[str]:
+    """What ``model``, built and compiled in a notebook, changes against the course's model of
+    ``rec``: each layer's Keras configuration, the optimizer's and the loss (and the epoch budget,
+    ``fit_epochs``, against the recipe's in this profile). Empty: it is the course's model."""
+    state = random.getstate()  # building draws initializer seeds: leave the notebook's draws as they were
+    try:
+        with course.strategy.scope():
+            reference = models.build_rnn_classifier(rec.cell, vocabulary_size(rec, course.profile),
+                                                    **rec.builder_options())
+    finally:
+        random.setstate(state)
+    found = []
+    mine, theirs = _layer_configs(model), _layer_configs(reference)
+    if list(mine) != list(theirs):
+        found.append(f"layers {', '.join(mine)} instead of {', '.join(theirs)}")
+    for name in sorted(mine.keys() & theirs.keys()):
+        found += _changed(name, mine[name], theirs[name])
+    optimizer, wanted = model.optimizer, reference.optimizer
+    if type(optimizer) is not type(wanted):
+        found.append(f"optimizer {type(optimizer).__name__} instead of {type(wanted).__name__}")
+    else:  # the same settings; the name is Keras' counter ("adam_3")
+        found += _changed("optimizer", {**optimizer.get_config(), "name": None}, {**wanted.get_config(), "name": None})
+    if model.loss != reference.loss:
+        found.append(f"loss {model.loss!r} instead of {reference.loss!r}")
+    if fit_epochs is not None and fit_epochs != epochs(rec, course.profile):
+        found.append(f"epochs={fit_epochs} instead of {epochs(rec, course.profile)}")
+    return found
+
+
+def _changed(what: str, mine: dict, theirs: dict) -> list[str]:
+    return [f"{what}: {key}={mine.get(key)!r} instead of {theirs.get(key)!r}"
+            for key in sorted(mine.keys() | theirs.keys()) if mine.get(key) != theirs.get(key)]
+
+
+def _layer_configs(model) -> dict[str, dict]:
+    """Each layer's class and configuration by name, the input layer left out (Sequential and
+    functional models list it differently)."""
+    # use_cudnn: Keras' "auto" runs cuDNN where a layer is eligible; the builder insists on it on a GPU.
+    return {layer.name: {"class": type(layer).__name__, **layer.get_config(), "use_cudnn": None}
+            for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)}
+
+
+EDITED_DIR = Path("build") / "edited"  # where a run of an edited model writes, under the output folder
+
+
+def record_run(model, history, timer: training.EpochTimer, prepared: data.PreparedData,
+               course: config.CourseSetup, rec: Recipe) -> dict:
+    """Test the model a notebook trained, once, and write its results record and saved model.
+
+    The course's model (no :func:`differences`) writes ``results/<dataset>_<model>.json``, the
+    file that the README and notebook 08 read. An edited model must not overwrite that: from
+    here on the notebook writes everything (record, saved model, figures) under
+    ``build/edited/``, and says so and why. Returns the record.
+    """
+    changed = differences(model, rec, course, fit_epochs=history.params.get("epochs"))
+    _write_edited_outputs(bool(changed))
+    record = training.run_record(model, history, timer, prepared, course.profile, dataset=rec.dataset,
+                                 model_name=rec.model, seed=course.seed,
+                                 recipe={"edited_from": rec.model, "changes": changed} if changed
+                                 else dataclasses.asdict(rec))
+    path = training.save_run(model, record, prepared, course.profile).relative_to(course_output_base())
+    if changed:
+        print(f"Not the course's {rec.model} ({'; '.join(changed)}): this run writes under {EDITED_DIR}/, "
+              f"its record in {path}; the course's results, figures and models stay as they were.")
+    return record
+
+
+_COURSE_OUTPUT = {}  # the output folder before an edited model redirected it
+
+
+def course_output_base() -> Path:
+    """The output folder of the course's own runs (the repository root unless ``$COURSE_OUTPUT_DIR``)."""
+    return _COURSE_OUTPUT.get("base", config.output_base())
+
+
+def _write_edited_outputs(edited: bool) -> None:
+    """Point ``$COURSE_OUTPUT_DIR`` at ``build/edited/`` for an edited model, back for the course's."""
+    base = course_output_base()
+    _COURSE_OUTPUT.setdefault("base", base)
+    _COURSE_OUTPUT.setdefault("env", os.environ.get(config.OUTPUT_ENV))
+    if edited:
+        os.environ[config.OUTPUT_ENV] = str(base / EDITED_DIR)
+    elif _COURSE_OUTPUT["env"] is None:
+        os.environ.pop(config.OUTPUT_ENV, None)
+    else:
+        os.environ[config.OUTPUT_ENV] = _COURSE_OUTPUT["env"]
 
 
 def saved_run(rec: Recipe, course: config.CourseSetup, prepared: data.PreparedData) -> dict | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -23,10 +24,15 @@ def count(n: int, noun: str) -> str:
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each training epoch, validation excluded."""
+    """Seconds of each training epoch, validation excluded (``epoch_seconds``), and of the
+    whole ``fit``, validation included (``train_seconds``)."""
 
     def on_train_begin(self, logs=None):
         self.epoch_seconds, self._validation = [], 0.0
+        self._train_start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.train_seconds = time.perf_counter() - self._train_start
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._validation = time.perf_counter(), 0.0
@@ -70,35 +76,44 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
                      write: bool = True, recipe: dict | None = None) -> dict:
     """Fit with early stopping on validation accuracy, then predict the test set once.
 
-    The best epoch's weights are restored before testing: its averaged weights
-    when the optimizer keeps a moving average (``use_ema``). ``patience`` is 3
-    because a SimpleRNN's validation accuracy can dip for two epochs and then
-    climb to its best (measured on IMDB). Returns the run's
-    record (the schema in :mod:`utils.results`) and, with ``write``, saves it as
-    ``results/<dataset>_<model_name>.json`` and the model, with its vectorizer
-    in front so that it takes raw strings, as
-    ``build/models/<profile>/<dataset>_<model_name>.keras``.
+    What notebooks 02 to 07 write out in their Train cells, in one call, for the
+    variants and exercises that train several models and for the benchmark:
+    the callbacks of :func:`course_callbacks`, ``model.fit``, one prediction pass
+    over the test set, :func:`run_record` and, with ``write``, :func:`save_run`.
     """
-    timer = EpochTimer()
-    stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
-                                            restore_best_weights=True)
-    callbacks = [timer, stopper]
-    averaging = averages_weights(model.optimizer)
-    if averaging:
-        # Validate the averaged weights, and hand them to the early stopping that keeps
-        # the best; the order matters: each callback sees the weights the one before left.
-        callbacks[1:1] = [UnaveragedValidation(prepared.validation),
-                          keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-    start = time.perf_counter()
+    callbacks = course_callbacks(model, prepared, patience)
     # shuffle=False: the pipeline shuffles itself (Keras ignores the flag for a dataset, and says so).
     # A fresh pipeline: the shuffling starts from the seed, whatever read prepared.train before.
     train = prepared.fresh_train() if prepared.fresh_train else prepared.train
     history = model.fit(train, validation_data=prepared.validation,
                         epochs=epochs or profile.epochs, callbacks=callbacks, shuffle=False,
                         verbose=config.keras_verbosity())
-    train_seconds = time.perf_counter() - start
-    # One pass over the test set gives the accuracy, the loss and the predictions that
-    # evaluation.show_evaluation draws (a second pass over 25,000 reviews took a minute).
+    record = run_record(model, history, callbacks[0], prepared, profile, dataset=dataset, model_name=model_name,
+                        seed=seed, recipe=recipe)
+    if write:
+        save_run(model, record, prepared, profile)
+    return record
+
+
+def course_callbacks(model, prepared, patience: int) -> list:
+    """The course's callbacks, in the order that matters: time each epoch; with weight
+    averaging, log the unaveraged weights' validation accuracy and swap the averaged ones in
+    for validation; keep the best epoch's weights, stopping after ``patience`` epochs
+    without a better validation accuracy. The first one is the :class:`EpochTimer`."""
+    callbacks = [EpochTimer()]
+    if averages_weights(model.optimizer):
+        # Each callback sees the weights that the one before it left.
+        callbacks += [UnaveragedValidation(prepared.validation), keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+    return callbacks + [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
+                                                      restore_best_weights=True)]
+
+
+def run_record(model, history, timer: EpochTimer, prepared, profile, *, dataset: str,
+               model_name: str | None = None, seed: int = config.SEED, recipe: dict | None = None) -> dict:
+    """Predict the test set once and return the results record of a trained ``model``
+    (the schema in :mod:`utils.results`), printed in one line. The record keeps the test
+    predictions in memory for :func:`utils.evaluation.show_evaluation` (a second pass over
+    25,000 reviews took a minute)."""
     start = time.perf_counter()
     probabilities, labels = evaluation.predict_probabilities(model, prepared.test)
     eval_seconds = time.perf_counter() - start
@@ -106,6 +121,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
     test_loss = evaluation.binary_cross_entropy(labels, probabilities)
     seconds_per_epoch = float(np.mean(timer.epoch_seconds))
     device = config.device_summary()
+    averaging = averages_weights(model.optimizer)
     name = model_name or model.name
     target = results.TARGETS.get((dataset, name)) if profile.name == "full" else None
     record = {
@@ -120,7 +136,7 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
         "ema_momentum": float(averaging.ema_momentum) if averaging else None,
         "epochs": len(timer.epoch_seconds),
         "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
-        "train_seconds": train_seconds,
+        "train_seconds": timer.train_seconds,
         "seconds_per_epoch": seconds_per_epoch,
         "train_samples_per_second": prepared.n_train / seconds_per_epoch,
         "eval_samples_per_second": prepared.n_test / eval_seconds,
@@ -143,15 +159,20 @@ def train_classifier(model, prepared, profile, *, dataset: str, model_name: str 
           f"({record['train_samples_per_second']:,.0f} samples/s), {record['params']:,} parameters")
     if target is not None:
         print(f"Course target {100 * target:.1f} %: {'met' if record['meets_target'] else 'MISSED'}")
-    if write:
-        _, results_dir = config.output_dirs(profile)
-        stem = f"{dataset}_{record['model']}"
-        # The model first: a results file always has its saved model beside it.
-        text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length,
-                                       truncating=prepared.truncating)
-        text_model.save(config.models_dir(profile) / f"{stem}.keras")
-        results.write_json(results_dir / f"{stem}.json", record)
     return record
+
+
+def save_run(model, record: dict, prepared, profile) -> Path:
+    """Save ``record`` as ``results/<dataset>_<model>.json`` and the model, with its vectorizer
+    in front so that it takes raw strings, as ``build/models/<profile>/<dataset>_<model>.keras``
+    (both under ``$COURSE_OUTPUT_DIR`` when set). Returns the results file's path."""
+    _, results_dir = config.output_dirs(profile)
+    stem = f"{record['dataset']}_{record['model']}"
+    # The model first: a results file always has its saved model beside it.
+    text_model = export_text_model(model, prepared.vectorizer, prepared.sequence_length,
+                                   truncating=prepared.truncating)
+    text_model.save(config.models_dir(profile) / f"{stem}.keras")
+    return results.write_json(results_dir / f"{stem}.json", record)
 
 
 def training_throughput(model, ids, labels, steps: int = 5) -> float:

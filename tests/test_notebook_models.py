@@ -1,6 +1,6 @@
-"""The models that notebooks 02 to 05 write out in Keras are the course's models.
+"""The models that notebooks 02 to 07 write out in Keras are the course's models.
 
-Each of those notebooks builds its model layer by layer, compiles it and calls ``fit`` in
+Each of those notebooks builds its models layer by layer, compiles it and calls ``fit`` in
 visible cells; the benchmark, the GPU export and several tests build the same model from its
 recipe (``recipes.build_course_model``). These tests run the notebooks' own Model and Compile
 cells and hold them to the recipe: same layers and settings, same optimizer, the same initial
@@ -66,3 +66,39 @@ def test_differences_name_what_an_edit_changed():
         "optimizer: learning_rate=0.009999999776482582 instead of 0.0010000000474974513",
         f"epochs=5 instead of {recipes.epochs(rec, course.profile)}",
     ]
+
+
+def test_the_three_readers_of_notebook_06_are_the_recipes_variants(capsys):
+    course = config.setup("smoke", verbose=False)
+    rec = recipes.recipe("bidirectional_lstm")
+    size = recipes.vocabulary_size(rec, course.profile)
+    namespace = {"keras": keras, "models": models, "course": course,
+                 "prepared": types.SimpleNamespace(vectorizer=types.SimpleNamespace(vocabulary_size=lambda: size))}
+    exec(the_cell(code_cells("06"), "def lstm_reader("), namespace)
+    wanted = {"last state": dict(bidirectional=False, model="lstm_last_state"),
+              "max over time": dict(bidirectional=False, pooling="max", model="lstm_max_pool"),
+              "bidirectional": {}}
+    for name, changes in wanted.items():
+        variant = recipes.recipe("bidirectional_lstm", **changes)
+        model = namespace["variants"][name]
+        assert recipes.differences(model, variant, course) == [], name
+        built = recipes.build_course_model(variant, course)
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), built.get_weights(), strict=True)), name
+
+
+@pytest.mark.parametrize("name", recipes.COURSE_MODELS)
+def test_the_tweet_classifier_of_notebook_07_is_the_recipes_model(name, capsys):
+    course = config.setup("smoke", verbose=False)
+    rec = recipes.recipe(name, dataset="sentiment140")
+    size = recipes.vocabulary_size(rec, course.profile)
+    vectors = np.random.default_rng(0).normal(size=(size, rec.embedding_dim)).astype("float32") if rec.word_vectors \
+        else None
+    namespace = {"keras": keras, "course": course,
+                 "prepared": types.SimpleNamespace(vectorizer=types.SimpleNamespace(vocabulary_size=lambda: size))}
+    exec(the_cell(code_cells("07"), "def tweet_classifier("), namespace)
+    model = namespace["tweet_classifier"](rec, vectors)
+    assert recipes.differences(model, rec, course) == []
+    built = recipes.build_course_model(rec, course, word_vectors=vectors)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), built.get_weights(), strict=True))
+    train = the_cell(code_cells("07"), "history = model.fit(")
+    assert "epochs=recipes.epochs(rec, course.profile)" in train and "patience=rec.patience" in train

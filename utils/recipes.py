@@ -222,8 +222,10 @@ def train_course_model(rec: Recipe, course: config.CourseSetup, prepared: data.P
 
 def differences(model, rec: Recipe, course: config.CourseSetup, fit_epochs: int | None = None) -> list[str]:
     """What ``model``, built and compiled in a notebook, changes against the course's model of
-    ``rec``: each layer's Keras configuration, the optimizer's and the loss (and the epoch budget,
-    ``fit_epochs``, against the recipe's in this profile). Empty: it is the course's model."""
+    ``rec``: its name, each layer's Keras configuration, the optimizer's and the loss (and the
+    epoch budget, ``fit_epochs``, against the recipe's in this profile). Empty: it is the
+    course's model. Not compared: the callbacks and the initial weights (a model renamed by the
+    student counts as edited)."""
     state = random.getstate()  # building draws initializer seeds: leave the notebook's draws as they were
     try:
         with course.strategy.scope():
@@ -231,7 +233,7 @@ def differences(model, rec: Recipe, course: config.CourseSetup, fit_epochs: int 
                                                     **rec.builder_options())
     finally:
         random.setstate(state)
-    found = []
+    found = [] if model.name == reference.name else [f"name {model.name!r} instead of {reference.name!r}"]
     mine, theirs = _layer_configs(model), _layer_configs(reference)
     if list(mine) != list(theirs):
         found.append(f"layers {', '.join(mine)} instead of {', '.join(theirs)}")

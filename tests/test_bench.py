@@ -9,6 +9,8 @@ from utils import bench, recipes
 
 
 def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_data_dir):
+    """The slowest unit test (about 85 s on 2 cores): it trains each of the benchmark's seven models at
+    smoke sizes, through the same code as the full benchmark, which nothing else runs end to end."""
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     assert bench.main(["--profile", "smoke"]) == 0
     (path,) = (tmp_path / "results" / "smoke").glob("benchmark_*.json")

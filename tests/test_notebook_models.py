@@ -84,6 +84,11 @@ def test_the_three_readers_of_notebook_06_are_the_recipes_variants(capsys):
         assert recipes.differences(model, variant, course) == [], name
         built = recipes.build_course_model(variant, course)
         assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), built.get_weights(), strict=True)), name
+    # Exercise 4's mean pooling, built by the same function, is the recipe's too.
+    mean_pool = recipes.recipe("bidirectional_lstm", bidirectional=False, pooling="mean", model="lstm_mean_pool")
+    assert recipes.differences(namespace["lstm_reader"]("lstm_mean_pool", pooling="mean"), mean_pool, course) == []
+    with pytest.raises(ValueError, match="pooling must be"):
+        namespace["lstm_reader"]("attention", pooling="attention")
 
 
 @pytest.mark.parametrize("name", recipes.COURSE_MODELS)

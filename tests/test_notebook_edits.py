@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from utils import config
+from utils import config, recipes
 
 COURSE_LAYER = 'keras.layers.LSTM(64, name="lstm_1")'
 EDITED_LAYER = 'keras.layers.LSTM(32, name="lstm_1")'
@@ -37,6 +37,7 @@ def test_a_narrower_lstm_runs_to_the_end_and_writes_beside_the_course(tmp_path):
     assert "All checks passed." in executed
     record = json.loads((output / "build" / "edited" / "results" / "smoke" / "imdb_lstm.json").read_text())
     assert record["recipe"] == {"edited_from": "lstm", "changes": ["lstm_1: units=32 instead of 64"]}
+    assert recipes.edited(record)
     assert (output / "build" / "edited" / "figures" / "smoke" / "04_lstm_history.png").is_file()
     assert (output / "build" / "edited" / "build" / "models" / "smoke" / "imdb_lstm.keras").is_file()
     assert not (output / "results" / "smoke" / "imdb_lstm.json").exists(), "the course's record is not replaced"

@@ -289,6 +289,12 @@ def record_run(model, history, timer: training.EpochTimer, prepared: data.Prepar
     return record
 
 
+def edited(record: dict) -> bool:
+    """Whether :func:`record_run` found ``record``'s model edited (its ``recipe`` then names
+    the changes instead of holding the course's recipe)."""
+    return "edited_from" in record["recipe"]
+
+
 _COURSE_OUTPUT = {}  # the output folder before an edited model redirected it
 
 

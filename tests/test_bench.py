@@ -1,11 +1,12 @@
-"""utils.bench in its smoke profile: every model measured, the table written."""
+"""tooling.bench in its smoke profile: every model measured, the table written."""
 
 import json
 
 import numpy as np
 import pytest
 
-from utils import bench, recipes
+from tooling import bench
+from utils import recipes
 
 
 def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_data_dir):

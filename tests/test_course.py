@@ -1,4 +1,4 @@
-"""utils.course: bad arguments stop the run before it starts, a dead kernel does
+"""tooling.course: bad arguments stop the run before it starts, a dead kernel does
 not, and only a complete successful run replaces the committed course time
 (tests/test_rendering.py tests the rendered course). Also: importing utils
 keeps TensorFlow's C++ log lines out of a notebook's output.
@@ -14,7 +14,8 @@ import sys
 import nbformat
 import pytest
 
-from utils import config, course
+from tooling import course
+from utils import config
 
 
 def write_notebook(path, *sources):

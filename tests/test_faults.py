@@ -20,7 +20,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import tar_gz_bytes, write_imdb_tree
-from utils import config, data, models, report, text
+from tooling import report
+from utils import config, data, models, text
 from utils.data import DataError
 
 

@@ -1,4 +1,4 @@
-"""utils.gpu_bench: the arrays it derives, its CLI, and that it runs where TensorFlow is missing."""
+"""tooling.gpu_bench: the arrays it derives, its CLI, and that it runs where TensorFlow is missing."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from utils import gpu_bench
+from tooling import gpu_bench
 
 
 def test_last_tokens_keeps_each_texts_end_and_pads_after_it():
@@ -32,12 +32,12 @@ def test_layer_options_reach_layers_nested_anywhere_in_the_config():
 
 def test_run_without_an_export_says_what_to_do(tmp_path, capsys):
     assert gpu_bench.main(["run", str(tmp_path), str(tmp_path / "out.json")]) == 2
-    assert "python -m utils.gpu_bench export" in capsys.readouterr().err
+    assert "python -m tooling.gpu_bench export" in capsys.readouterr().err
 
 
 def test_the_training_half_imports_without_tensorflow():
     # A GPU machine may have Keras on JAX or PyTorch and no TensorFlow at all.
-    code = ("import sys; sys.modules['tensorflow'] = None; import utils.gpu_bench; "
+    code = ("import sys; sys.modules['tensorflow'] = None; import tooling.gpu_bench; "
             "assert sys.modules['tensorflow'] is None")
     environment = {**os.environ, "KERAS_BACKEND": "jax"}
     subprocess.run([sys.executable, "-c", code], check=True, env=environment)

@@ -28,7 +28,7 @@ def test_a_narrower_lstm_runs_to_the_end_and_writes_beside_the_course(tmp_path):
     output = tmp_path / "output"
     env = {**os.environ, config.OUTPUT_ENV: str(output)}
 
-    done = subprocess.run([sys.executable, "-m", "utils.course", "--profile", "smoke", str(edited)],
+    done = subprocess.run([sys.executable, "-m", "tooling.course", "--profile", "smoke", str(edited)],
                           cwd=config.REPO_ROOT, env=env, capture_output=True, text=True)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -24,7 +24,7 @@ def test_trajectory_notebooks_pass_with_onednn_off(tmp_path):
     the outputs in a scratch folder so that nothing of the repository's smoke run is replaced."""
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", config.OUTPUT_ENV: str(tmp_path)}
     notebooks = [str(config.REPO_ROOT / "notebooks" / name) for name in TRAJECTORY_NOTEBOOKS]
-    done = subprocess.run([sys.executable, "-m", "utils.course", "--profile", "smoke", *notebooks],
+    done = subprocess.run([sys.executable, "-m", "tooling.course", "--profile", "smoke", *notebooks],
                           cwd=config.REPO_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for name in TRAJECTORY_NOTEBOOKS:

@@ -7,7 +7,8 @@ import types
 import keras
 import pytest
 
-from utils import bench, config, models, recipes
+from tooling import bench
+from utils import config, models, recipes
 
 SMOKE = config.PROFILES["smoke"]
 

@@ -1,4 +1,4 @@
-"""utils.site: the rendered course. Pages load no script from the network that
+"""tooling.site: the rendered course. Pages load no script from the network that
 they can do without (MathJax from the local copy, the CDN only as its
 fallback), link the course map and each other, fold the solutions, show
 Markdown outputs as tables, no builder's absolute path and this run's time;
@@ -14,7 +14,8 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from utils import config, course, site, text
+from tooling import course, site
+from utils import config, text
 
 EQUATION = r"$$\begin{aligned} i_t &= \sigma(W_i x_t + U_i h_{t-1} + b_i) \end{aligned}$$"
 RESULTS_TABLE = "| model | test accuracy |\n|---|---|\n| lstm | 88.1 % |\n| gru | 87.9 % |\n"

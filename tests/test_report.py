@@ -1,18 +1,19 @@
-"""utils.report: the README's tables are the results files, to the digit."""
+"""tooling.report: the README's tables are the results files, to the digit."""
 
-from utils import config, report, results
+from tooling import report
+from utils import config, results
 
 
 def test_readme_table_matches_results_files():
     readme = report.README.read_text()
     assert report.render(readme, results.load_results(report.RESULTS_DIR), report.load_performance()) == readme, (
-        "README.md's tables are stale: run python -m utils.report")
+        "README.md's tables are stale: run python -m tooling.report")
 
 
 def test_performance_page_tables_match_results_files():
     page = report.DETAILS.read_text()
     assert report.render_details(page, report.load_performance()) == page, (
-        "docs/performance.md's tables are stale: run python -m utils.report")
+        "docs/performance.md's tables are stale: run python -m tooling.report")
 
 
 def test_check_names_the_stale_page(tmp_path, monkeypatch, capsys):
@@ -23,7 +24,8 @@ def test_check_names_the_stale_page(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(report, "DETAILS", page)
     monkeypatch.setattr(report.config, "REPO_ROOT", tmp_path)
     assert report.main(["--check"]) == report.OUT_OF_DATE
-    assert capsys.readouterr().out.strip() == "performance.md's tables differ from results/: run python -m utils.report"
+    expected = "performance.md's tables differ from results/: run python -m tooling.report"
+    assert capsys.readouterr().out.strip() == expected
     assert report.main([]) == 0 and report.main(["--check"]) == 0, "a run mends the stale page"
 
 
@@ -31,12 +33,12 @@ def test_table_has_a_row_per_record():
     record = {"dataset": "imdb", "model": "lstm", "test_accuracy": 0.8765, "params": 1234, "epochs": 3,
               "seconds_per_epoch": 41.25, "train_samples_per_second": 545.4, "device": "CPU",
               "target_accuracy": 0.885, "meets_target": False}
-    table = report.results_table([record, {**record, "model": "gru", "target_accuracy": None}])
+    table = results.results_table([record, {**record, "model": "gru", "target_accuracy": None}])
     assert table.count("\n") == 5
     assert "| imdb | lstm | 87.65 % | 88.5 % missed | 1,234 | 3 | 41.2 | 545 |" in table
     assert "| imdb | gru | 87.65 % | – |" in table
     assert table.endswith("\n\nEvery run on CPU."), "one device: named once, under the table"
-    mixed = report.results_table([record, {**record, "model": "gru", "device": "GPU"}])
+    mixed = results.results_table([record, {**record, "model": "gru", "device": "GPU"}])
     assert "| 545 | CPU |" in mixed and "| 545 | GPU |" in mixed and "Every run" not in mixed
 
 

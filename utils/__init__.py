@@ -6,7 +6,7 @@ Importing this package imports TensorFlow, the course's Keras backend, quietly:
 TensorFlow's C++ start-up and probing lines say nothing a student can act on
 (docs/notebook-output.md lists each line, where it comes from and why it is
 silenced). With KERAS_BACKEND set to another backend it leaves TensorFlow
-alone, for utils.gpu_bench on a GPU machine without it.
+alone, for tooling.gpu_bench on a GPU machine without it.
 """
 
 import contextlib
@@ -49,7 +49,7 @@ def stderr_without(pattern: re.Pattern):
             os.write(2, "".join(line for line in lines if not pattern.match(line)).encode())
 
 
-# The course runs on TensorFlow. utils.gpu_bench's training half also runs where Keras has
+# The course runs on TensorFlow. tooling.gpu_bench's training half also runs where Keras has
 # another backend and TensorFlow is missing (a GPU machine with JAX or PyTorch only).
 if os.environ["KERAS_BACKEND"] == "tensorflow":
     with stderr_without(IMPORT_NOTICE):

@@ -24,7 +24,7 @@ SEED = 42
 PROFILE_ENV = "COURSE_PROFILE"
 TWEETS_LIMIT_ENV = "TWEETS_TRAIN_LIMIT"
 OUTPUT_ENV = "COURSE_OUTPUT_DIR"
-BATCH_RUN_ENV = "COURSE_BATCH_RUN"  # set by utils.course and the test run: no progress bars
+BATCH_RUN_ENV = "COURSE_BATCH_RUN"  # set by tooling.course and the test run: no progress bars
 
 
 class SetupError(RuntimeError):

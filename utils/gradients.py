@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import memory_task, models
+from utils import memory_task, models, results
 
 UNITS = 32
 INPUT_DIM = 8
@@ -242,3 +242,11 @@ def clipping_experiment(steps: int = 300, seeds=(0, 1, 2), *, threshold: float =
             records.append(train_recording_norms(model, optimizer, ids, labels, batch_size))
         runs[label] = {key: np.stack([r[key] for r in records]) for key in records[0]}
     return runs
+
+
+def clipping_summary(path) -> dict:
+    """``{cell: {clipping: [test accuracy per seed]}}`` of a ``--clipping`` run's results file."""
+    summary = {}
+    for row in results.read_json(path)["rows"]:
+        summary.setdefault(row["cell"], {}).setdefault(row["clipping"].split("=")[0], []).append(row["test_accuracy"])
+    return summary

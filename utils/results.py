@@ -40,7 +40,7 @@ does not apply):
 Files are written atomically (a temporary file in the same folder, then a
 rename), so an interrupted run never leaves half a file. A file written to
 ``results/`` itself (the full profile) also regenerates the tables of the
-README and docs/performance.md (:mod:`utils.report`), so the pages and the
+README and docs/performance.md (:mod:`tooling.report`), so the pages and the
 tests that compare them with ``results/`` agree after any run.
 """
 
@@ -118,7 +118,7 @@ def _umask() -> int:
 def _refresh_pages(path: Path) -> None:
     """A record written to the reference folder ``results/`` updates the README's
     and docs/performance.md's tables at once, so the pages never disagree with it."""
-    from utils import report  # report reads results: import here, not at the top
+    from tooling import report  # tooling imports utils: import here, not at the top
 
     try:
         pages = report.refresh_after_write(path)
@@ -164,3 +164,21 @@ def select_best(records: list[dict], dataset: str, models=None) -> dict:
     if not candidates:
         raise ResultsFileError(f"No {dataset} run with a validation history among the results.")
     return max(candidates, key=lambda r: max(r["history"]["val_accuracy"]))
+
+
+def results_table(records: list[dict]) -> str:
+    """A Markdown table: one row per results file. The device is named once
+    under the table when every run had the same one, in a column otherwise."""
+    one_device = len({r["device"] for r in records}) <= 1
+    lines = ["| data set | model | test accuracy | target | parameters | epochs | s/epoch | train samples/s |"
+             + ("" if one_device else " device |"),
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |" + ("" if one_device else " --- |")]
+    for r in records:
+        target = r.get("target_accuracy")
+        status = "–" if target is None else f"{100 * target:.1f} % {'met' if r['meets_target'] else 'missed'}"
+        lines.append(f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.2f} % | {status} | {r['params']:,} "
+                     f"| {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['train_samples_per_second']:,.0f} |"
+                     + ("" if one_device else f" {r['device']} |"))
+    if records and one_device:
+        lines += ["", f"Every run on {records[0]['device']}."]
+    return "\n".join(lines)

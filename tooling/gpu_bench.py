@@ -1,7 +1,7 @@
 """The course models on a GPU, where TensorFlow may be missing: export here, train there.
 
-    python -m utils.gpu_bench export build/gpu_bundle          # here (TensorFlow): data and models
-    KERAS_BACKEND=jax python -m utils.gpu_bench run build/gpu_bundle results/benchmark_gpu.json
+    python -m tooling.gpu_bench export build/gpu_bundle          # here (TensorFlow): data and models
+    KERAS_BACKEND=jax python -m tooling.gpu_bench run build/gpu_bundle results/benchmark_gpu.json
 
 ``export`` vectorizes IMDB exactly as the course does (the recipes' split,
 vocabulary, truncation and post-padding; the last 600 tokens, from which the
@@ -210,14 +210,6 @@ def run(bundle: Path, out_json: Path, models=RUN_ORDER, append: bool = False, se
     return report
 
 
-def clipping_summary(path: Path) -> dict:
-    """``{cell: {clipping: [test accuracy per seed]}}`` of a ``--clipping`` run's results file."""
-    summary = {}
-    for row in results.read_json(path)["rows"]:
-        summary.setdefault(row["cell"], {}).setdefault(row["clipping"].split("=")[0], []).append(row["test_accuracy"])
-    return summary
-
-
 def _device_name() -> str:
     import keras
 
@@ -233,7 +225,7 @@ def _device_name() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.gpu_bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling.gpu_bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     export_parser = commands.add_parser("export", help="vectorize the data and write the models (needs TensorFlow)")
     export_parser.add_argument("bundle", type=Path)
@@ -253,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         export(args.bundle, args.profile, args.dataset)
     else:
         if not (args.bundle / "models.json").is_file():
-            print(f"No exported models in {args.bundle}: run `python -m utils.gpu_bench export {args.bundle}` "
+            print(f"No exported models in {args.bundle}: run `python -m tooling.gpu_bench export {args.bundle}` "
                   "on a machine with TensorFlow first.", file=sys.stderr)
             return 2
         run(args.bundle, args.out_json, args.models, args.append, args.seeds, args.clipping)

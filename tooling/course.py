@@ -1,10 +1,10 @@
 """Run the whole course: every notebook, in order, each in a fresh kernel.
 
-    python -m utils.course                      # full profile
-    python -m utils.course --profile smoke      # the fast profile used by CI
-    python -m utils.course notebooks/01_data_loading.ipynb
-    python -m utils.course --html               # run, then render the course to build/html/
-    python -m utils.course --html-only          # render the executed copies already there
+    python -m tooling.course                      # full profile
+    python -m tooling.course --profile smoke      # the fast profile used by CI
+    python -m tooling.course notebooks/01_data_loading.ipynb
+    python -m tooling.course --html               # run, then render the course to build/html/
+    python -m tooling.course --html-only          # render the executed copies already there
 
 The profile goes to the kernels through ``$COURSE_PROFILE``, and
 ``$COURSE_BATCH_RUN=1`` tells them that nobody watches (Keras then prints one
@@ -24,7 +24,7 @@ profile), which the README's performance section reads. Any other run writes
 ``build/course_time_last_run.json``.
 
 ``--html`` renders every executed copy to ``build/html/<notebook>.html`` and
-writes the course map ``build/html/index.html`` (:mod:`utils.site`,
+writes the course map ``build/html/index.html`` (:mod:`tooling.site`,
 docs/rendering.md). ``$COURSE_OUTPUT_DIR`` moves ``build/`` as it moves
 ``results/``.
 """
@@ -46,8 +46,8 @@ import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+from tooling.site import RUN_METADATA, render_html
 from utils import config, results
-from utils.site import RUN_METADATA, render_html
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.notebooks:
                 raise ArgumentError("--html-only renders the executed copies; it takes no notebook paths.")
             if not any(out_dir.glob("*.ipynb")):
-                raise ArgumentError(f"No executed notebooks in {out_dir}: run python -m utils.course "
+                raise ArgumentError(f"No executed notebooks in {out_dir}: run python -m tooling.course "
                                     f"--profile {profile.name} first.")
             print(f"Wrote {render_html(out_dir, build_dir() / 'html')}")
             return 0
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if len({path.name for path in paths}) < len(paths):
             raise ArgumentError("Two notebooks share a file name; their executed copies would overwrite each other.")
     except ValueError as error:  # ArgumentError, or get_profile's unknown profile
-        print(f"utils.course: {error}", file=sys.stderr)
+        print(f"tooling.course: {error}", file=sys.stderr)
         return 2
 
     kernel_env = {**os.environ, config.PROFILE_ENV: profile.name, config.BATCH_RUN_ENV: "1"}

@@ -1,7 +1,7 @@
 """Benchmark: the course's models against reference configurations, in one process.
 
-    python -m utils.bench                    # full: the numbers the README quotes
-    python -m utils.bench --profile smoke    # the fast check (CI runs it)
+    python -m tooling.bench                    # full: the numbers the README quotes
+    python -m tooling.bench --profile smoke    # the fast check (CI runs it)
 
 On the same IMDB split as the course (validation by movie,
 :func:`utils.data.imdb_text_splits`) and the same machine, it trains and
@@ -190,7 +190,7 @@ def format_table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(config.PROFILES), default="full",
-                        help="data and epoch sizes, as for utils.course (default: full)")
+                        help="data and epoch sizes, as for tooling.course (default: full)")
     parser.add_argument("--variant-steps", type=int, default=None,
                         help="batches timed per LSTM variant (fixed length, XLA, buckets); "
                              "default a whole epoch in full, 5 batches in smoke")

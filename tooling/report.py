@@ -1,8 +1,8 @@
 """The README's results and performance tables and docs/performance.md's
 detail tables, generated from ``results/``.
 
-    python -m utils.report          # rewrite the tables in README.md and docs/performance.md
-    python -m utils.report --check  # exit 1 if either is out of date
+    python -m tooling.report          # rewrite the tables in README.md and docs/performance.md
+    python -m tooling.report --check  # exit 1 if either is out of date
 
 Exit status 2 (both forms): a results file is unreadable, e.g. truncated by
 an interrupted write; the one-line message names it, and both pages are left
@@ -33,27 +33,9 @@ RESULTS_DIR = config.REPO_ROOT / "results"
 OUT_OF_DATE, UNREADABLE_RESULTS = 1, 2  # exit statuses besides 0
 
 
-def results_table(records: list[dict]) -> str:
-    """A Markdown table: one row per results file. The device is named once
-    under the table when every run had the same one, in a column otherwise."""
-    one_device = len({r["device"] for r in records}) <= 1
-    lines = ["| data set | model | test accuracy | target | parameters | epochs | s/epoch | train samples/s |"
-             + ("" if one_device else " device |"),
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |" + ("" if one_device else " --- |")]
-    for r in records:
-        target = r.get("target_accuracy")
-        status = "–" if target is None else f"{100 * target:.1f} % {'met' if r['meets_target'] else 'missed'}"
-        lines.append(f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.2f} % | {status} | {r['params']:,} "
-                     f"| {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['train_samples_per_second']:,.0f} |"
-                     + ("" if one_device else f" {r['device']} |"))
-    if records and one_device:
-        lines += ["", f"Every run on {records[0]['device']}."]
-    return "\n".join(lines)
-
-
 def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None, dict | None]:
     """``(benchmark, course_time, gpu_benchmark)``: the CPU benchmark and course
-    time and :mod:`utils.gpu_bench`'s run, ``None`` where a file is missing.
+    time and :mod:`tooling.gpu_bench`'s run, ``None`` where a file is missing.
 
     Raises :class:`utils.results.ResultsFileError` naming a file that is unreadable.
     """
@@ -130,9 +112,9 @@ def course_time_table(course_time: dict) -> list[str]:
 
 
 def gpu_table(gpu_benchmark: dict) -> list[str]:
-    """One row per model of a :mod:`utils.gpu_bench` run."""
+    """One row per model of a :mod:`tooling.gpu_bench` run."""
     lines = [f"On a GPU ({gpu_benchmark['device']}, {gpu_benchmark['precision_policy']}, Keras "
-             f"{gpu_benchmark['keras_version']} without TensorFlow, `utils.gpu_bench`): {len(gpu_benchmark['rows'])} "
+             f"{gpu_benchmark['keras_version']} without TensorFlow, `tooling.gpu_bench`): {len(gpu_benchmark['rows'])} "
              f"trainings in **{gpu_benchmark['total_seconds'] / 60:.1f} min** in all.", "",
              "| model | backend | mask | cuDNN asserted | tokens | train samples/s | s/epoch | epochs "
              "| test accuracy |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -156,7 +138,7 @@ def render(readme: str, records: list[dict], performance: tuple = (None, None, N
     """``readme`` with the text between each pair of markers replaced by its table;
     ``performance`` is :func:`load_performance`'s triple."""
     benchmark, course_time, _ = performance
-    readme = _replace_block(readme, BEGIN, END, results_table(records))
+    readme = _replace_block(readme, BEGIN, END, results.results_table(records))
     return _replace_block(readme, PERFORMANCE_BEGIN, PERFORMANCE_END, performance_tables(benchmark, course_time))
 
 
@@ -207,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return UNREADABLE_RESULTS
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(config.REPO_ROOT)}'s tables differ from results/: run python -m utils.report")
+            print(f"{path.relative_to(config.REPO_ROOT)}'s tables differ from results/: run python -m tooling.report")
         return OUT_OF_DATE if stale else 0
     for path, text in stale.items():
         path.write_text(text)

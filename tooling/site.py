@@ -1,7 +1,7 @@
 """The course as a static site: one page per executed notebook, and the course map.
 
-    python -m utils.course --html         # run the course, then render it to build/html/
-    python -m utils.course --html-only    # render the executed copies of the last run again
+    python -m tooling.course --html         # run the course, then render it to build/html/
+    python -m tooling.course --html-only    # render the executed copies of the last run again
 
 :func:`render_html` writes ``<notebook>.html`` for every executed copy in
 ``build/notebooks/<profile>/`` and ``index.html``, the course map: title,
@@ -34,7 +34,7 @@ from nbconvert.filters import markdown2html_mistune
 
 from utils import config
 
-RUN_METADATA = "course_run"  # executed copies record their run under this metadata key (utils.course)
+RUN_METADATA = "course_run"  # executed copies record their run under this metadata key (tooling.course)
 COURSE_TITLE = "Recurrent networks for sentiment classification: a Keras course"
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 BULLET = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+")
@@ -417,7 +417,7 @@ def render_html(executed_dir: Path, html_dir: Path) -> Path:
               in zip(pages, notebooks) if not notebook.metadata.get(RUN_METADATA, {}).get("ok", True)]
     outcome = f'<strong class="failed">{len(failed)} failed</strong>: {", ".join(failed)}' if failed else "none failed"
     summary = (f"{len(paths)} notebooks executed with the <code>{html.escape(executed_dir.name)}</code> profile "
-               f"(<code>python -m utils.course --html</code>): {len(paths) - len(failed)} ran through, {outcome}.")
+               f"(<code>python -m tooling.course --html</code>): {len(paths) - len(failed)} ran through, {outcome}.")
     total = duration(sum(run["seconds"] for run in runs.values()))
     run_line = (f"Run on {html.escape(machine)}, finished {_date(finished)}; {total} in all." if machine
                 else f"Finished {_date(finished)}; {total} in all (the machine is not recorded).")

@@ -74,7 +74,7 @@ def run_lever(lever: str, course: config.CourseSetup, baseline_epochs: int | Non
         timer = training.EpochTimer()
         train = prepared.fresh_train().concatenate(prepared.validation)
         history = model.fit(train, epochs=baseline_epochs, callbacks=[timer, keras.callbacks.SwapEMAWeights()],
-                            verbose=config.keras_verbosity())
+                            shuffle=False, verbose=config.keras_verbosity())
         history.history["val_accuracy"] = [float("nan")] * baseline_epochs
     else:
         callbacks = training.course_callbacks(model, prepared, rec.patience)

@@ -10,8 +10,9 @@ from utils import recipes
 
 
 def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_data_dir):
-    """The slowest unit test (about 85 s on 2 cores): it trains each of the benchmark's seven models at
-    smoke sizes, through the same code as the full benchmark, which nothing else runs end to end."""
+    """Among the slowest unit tests (about 60 s on 2 cores): it trains each of the benchmark's seven
+    models at smoke sizes (one epoch each), through the same code as the full benchmark, which
+    nothing else runs end to end."""
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     assert bench.main(["--profile", "smoke"]) == 0
     (path,) = (tmp_path / "results" / "smoke").glob("benchmark_*.json")
@@ -21,9 +22,13 @@ def test_smoke_benchmark_writes_its_table(tmp_path, monkeypatch, capsys, real_da
     for row in table["rows"]:
         assert np.isfinite(row["train_samples_per_second"]) and row["train_samples_per_second"] > 0
         assert np.isfinite(row["eval_samples_per_second"]) and row["eval_samples_per_second"] > 0
-        # The tutorial's smoke budget (1 epoch of 1,000 reviews at Adam 1e-4) measures its speed only.
-        if row["model"] != "tf_tutorial_bilstm":
+        # One smoke epoch measures speed; the word vectors' start and the bag of words leave chance in it
+        # (the SimpleRNNs and the tutorial, at Adam 1e-4 on 1,000 reviews, need more).
+        if row["model"] in ("lstm", "gru", "bag_of_words"):
             assert row["test_accuracy"] > 0.5, f"{row['model']} above chance even at smoke sizes"
+        assert 0.0 <= row["test_accuracy"] <= 1.0
+        if row["model"] in recipes.COURSE_MODELS:
+            assert row["epochs"] == 1, "the smoke benchmark's one-epoch cap"
         assert np.isfinite(row["test_loss"])
         assert row["peak_memory_mib"] > 0
     tutorial = next(row for row in table["rows"] if row["model"] == "tf_tutorial_bilstm")

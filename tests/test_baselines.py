@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tooling import references
 from utils import baselines, config, data
 
 
@@ -86,7 +87,7 @@ def test_train_bag_of_words_learns_and_selects_by_validation(capsys):
 
 def test_tf_tutorial_rnn_configuration():
     texts = labelled([f"word{i} common" for i in range(1500)], np.zeros(1500))
-    model = baselines.build_tf_tutorial_rnn(texts)
+    model = references.build_tf_tutorial_rnn(texts)
     assert model.name == "tf_tutorial_bilstm"
     vocabulary = model.layers[0].vocabulary_size()
     assert vocabulary == 1000
@@ -101,7 +102,7 @@ def test_tf_tutorial_rnn_configuration():
 
 
 def test_keras_io_bilstm_configuration():
-    model = baselines.build_keras_io_bilstm()
+    model = references.build_keras_io_bilstm()
     assert model.count_params() == 2_757_761  # as the keras-io example's summary
     first, second = model.get_layer("bidirectional_lstm_1"), model.get_layer("bidirectional_lstm_2")
     assert first.return_sequences and not second.return_sequences

@@ -117,9 +117,9 @@ def test_nearest_words_names_an_unknown_word():
 
 def test_builder_starts_from_given_embeddings_and_checks_their_shape():
     vectors = np.arange(30, dtype="float32").reshape(10, 3) / 100
-    model = models.build_lstm(10, units=4, embedding_dim=3, embeddings=vectors)
+    model = models.build_rnn_classifier("lstm", 10, units=4, embedding_dim=3, embeddings=vectors)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings),
                                   vectors)
     assert model.get_layer("embedding").trainable
     with pytest.raises(ValueError, match=r"\(10, 4\)"):
-        models.build_gru(10, units=4, embedding_dim=4, embeddings=vectors)
+        models.build_rnn_classifier("gru", 10, units=4, embedding_dim=4, embeddings=vectors)

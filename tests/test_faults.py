@@ -398,7 +398,7 @@ def tweet_model():
     keras.utils.set_random_seed(0)
     vectorizer = text.make_vectorizer(["good great day", "bad awful day", "@friend loooove it"], max_tokens=20,
                                       standardize=text.standardize_tweet)
-    return models.export_text_model(models.build_lstm(20, units=4, embedding_dim=4), vectorizer, 8)
+    return models.export_text_model(models.build_rnn_classifier("lstm", 20, units=4, embedding_dim=4), vectorizer, 8)
 
 
 SENTENCES = ["good great day", "bad awful day", "I loooove it"]

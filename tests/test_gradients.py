@@ -81,11 +81,11 @@ def test_update_gate_bias_opens_the_update_gate_only():
 
 
 def test_builder_update_bias_is_for_the_gru_and_keeps_cudnn():
-    (gru,) = models.recurrent_layers(models.build_gru(50, units=4, embedding_dim=3, update_bias=3.0))
+    (gru,) = models.recurrent_layers(models.build_rnn_classifier("gru", 50, units=4, embedding_dim=3, update_bias=3.0))
     assert keras.ops.convert_to_numpy(gru.cell.bias)[0, :4].tolist() == [3.0] * 4
     assert models.cudnn_problems(gru) == []
     with pytest.raises(ValueError, match="GRU only"):
-        models.build_lstm(50, update_bias=3.0)
+        models.build_rnn_classifier("lstm", 50, update_bias=3.0)
 
 
 def test_clipping_runs_clip_what_they_say():

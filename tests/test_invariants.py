@@ -112,7 +112,7 @@ def trained():
     config.seed_everything(11)
     prepared = data.prepare(as_dataset(sentiment_texts(200, seed=1)), as_dataset(sentiment_texts(45, seed=2)),
                             max_tokens=20, sequence_length=16, batch_size=16)
-    model = models.build_gru(20, units=8, embedding_dim=8, learning_rate=0.02)
+    model = models.build_rnn_classifier("gru", 20, units=8, embedding_dim=8, learning_rate=0.02)
     record = training.train_classifier(model, prepared, config.PROFILES["smoke"], dataset="tiny",
                                        epochs=2, write=False)
     return model, prepared, record
@@ -237,7 +237,7 @@ def test_training_evaluation_and_export_keep_the_last_tokens(source, course_data
     expected = last_ids(test_texts, vocabulary)
     assert rows(prepared.test) == expected
 
-    model = models.build_gru(len(vocabulary), units=4, embedding_dim=4)
+    model = models.build_rnn_classifier("gru", len(vocabulary), units=4, embedding_dim=4)
     text_model = models.export_text_model(model, prepared.vectorizer, prepared.sequence_length)
     text_model.save(tmp_path / "text_model.keras")
     reloaded = keras.models.load_model(tmp_path / "text_model.keras")

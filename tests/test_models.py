@@ -1,12 +1,15 @@
 """utils.models: shapes, stacking, and the cuDNN conditions of LSTM and GRU."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
 
 from utils import models
 
-BUILDERS = [models.build_simple_rnn, models.build_stacked_rnn, models.build_lstm, models.build_gru]
+BUILDERS = [functools.partial(models.build_rnn_classifier, cell) for cell in ("simple_rnn", "lstm", "gru")] + [
+    functools.partial(models.build_rnn_classifier, "simple_rnn", depth=2)]
 
 
 @pytest.mark.parametrize("builder", BUILDERS)
@@ -19,7 +22,7 @@ def test_builders_take_token_ids_and_return_probabilities(builder):
 
 
 def test_mask_makes_padding_irrelevant():
-    model = models.build_lstm(50, units=4, embedding_dim=3)
+    model = models.build_rnn_classifier("lstm", 50, units=4, embedding_dim=3)
     short = keras.ops.convert_to_numpy(model(np.array([[4, 5, 6]])))
     padded = keras.ops.convert_to_numpy(model(np.array([[4, 5, 6, 0, 0, 0, 0]])))
     np.testing.assert_allclose(short, padded, atol=1e-6)
@@ -27,13 +30,13 @@ def test_mask_makes_padding_irrelevant():
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_stacked_rnn_passes_sequences_between_layers(depth):
-    model = models.build_stacked_rnn(100, depth=depth, units=4)
+    model = models.build_rnn_classifier("simple_rnn", 100, depth=depth, units=4)
     layers = models.recurrent_layers(model)
     assert len(layers) == depth
     assert [layer.return_sequences for layer in layers] == [True] * (depth - 1) + [False]
 
 
-@pytest.mark.parametrize("builder", [models.build_lstm, models.build_gru])
+@pytest.mark.parametrize("builder", [functools.partial(models.build_rnn_classifier, cell) for cell in ("lstm", "gru")])
 @pytest.mark.parametrize("depth", [1, 2])
 def test_every_gated_layer_the_builders_make_is_cudnn_eligible(builder, depth):
     layers = models.recurrent_layers(builder(100, units=4, depth=depth))
@@ -54,13 +57,13 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="Unknown cell 'transformer'"):
         models.build_rnn_classifier("transformer", 10)
     with pytest.raises(ValueError, match="depth must be at least 1"):
-        models.build_stacked_rnn(10, depth=0)
+        models.build_rnn_classifier("simple_rnn", 10, depth=0)
 
 
 def test_output_layer_stays_float32_under_mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = models.build_gru(50, units=4)
+        model = models.build_rnn_classifier("gru", 50, units=4)
         assert model.get_layer("gru_1").compute_dtype == "float16"
         assert model.get_layer("positive_probability").compute_dtype == "float32"
         assert model.output.dtype == "float32"
@@ -69,10 +72,10 @@ def test_output_layer_stays_float32_under_mixed_precision():
 
 
 def test_forget_gate_bias_sets_only_the_forget_gate():
-    model = models.build_lstm(50, units=4, embedding_dim=3, forget_bias=3.0)
+    model = models.build_rnn_classifier("lstm", 50, units=4, embedding_dim=3, forget_bias=3.0)
     (lstm,) = models.recurrent_layers(model)
     bias = keras.ops.convert_to_numpy(lstm.cell.bias)  # [input, forget, candidate, output]
     np.testing.assert_array_equal(bias, np.r_[np.zeros(4), np.full(4, 3.0), np.zeros(8)])
     assert models.cudnn_problems(lstm) == [], "an initializer does not change the kernel Keras picks"
     with pytest.raises(ValueError, match="LSTM only"):
-        models.build_gru(50, forget_bias=3.0)
+        models.build_rnn_classifier("gru", 50, forget_bias=3.0)

@@ -35,7 +35,8 @@ def test_defaults_give_the_same_weights_for_the_same_seed_as_the_explicit_defaul
     weights = []
     for options in ({}, {"bidirectional": False, "pooling": "last"}):
         keras.utils.set_random_seed(7)
-        weights.append([w.numpy() for w in models.build_lstm(100, units=4, embedding_dim=3, **options).weights])
+        weights.append([w.numpy() for w in models.build_rnn_classifier("lstm", 100,
+                                                                       units=4, embedding_dim=3, **options).weights])
     assert len(weights[0]) == len(weights[1]) == 6  # embedding; LSTM kernel, recurrent kernel, bias; dense 2
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
@@ -70,7 +71,8 @@ def test_bidirectional_layers_stay_cudnn_eligible(cell):
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("pooling", ["last", "max", "mean"])
 def test_padding_never_changes_the_prediction(bidirectional, pooling):
-    model = models.build_lstm(50, units=4, embedding_dim=3, bidirectional=bidirectional, pooling=pooling)
+    model = models.build_rnn_classifier("lstm", 50,
+                                        units=4, embedding_dim=3, bidirectional=bidirectional, pooling=pooling)
     short = keras.ops.convert_to_numpy(model(np.array([[4, 5, 6]])))
     padded = keras.ops.convert_to_numpy(model(np.array([[4, 5, 6, 0, 0, 0, 0]])))
     np.testing.assert_allclose(short, padded, atol=1e-6)
@@ -78,7 +80,8 @@ def test_padding_never_changes_the_prediction(bidirectional, pooling):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_mean_pooling_is_the_mean_over_real_tokens(bidirectional):
-    model = models.build_gru(50, units=4, embedding_dim=3, bidirectional=bidirectional, pooling="mean")
+    model = models.build_rnn_classifier("gru", 50,
+                                        units=4, embedding_dim=3, bidirectional=bidirectional, pooling="mean")
     recurrent = "bidirectional_gru_1" if bidirectional else "gru_1"
     states, pooled = states_and_pooled(model, recurrent, "mean_over_time")
     assert states.shape == (2, 5, 8 if bidirectional else 4) and pooled.shape == (2, states.shape[2])
@@ -90,7 +93,8 @@ def test_mean_pooling_is_the_mean_over_real_tokens(bidirectional):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_max_pooling_is_the_max_over_real_tokens(bidirectional):
-    model = models.build_lstm(50, units=4, embedding_dim=3, bidirectional=bidirectional, pooling="max")
+    model = models.build_rnn_classifier("lstm", 50,
+                                        units=4, embedding_dim=3, bidirectional=bidirectional, pooling="max")
     recurrent = "bidirectional_lstm_1" if bidirectional else "lstm_1"
     states, pooled = states_and_pooled(model, recurrent, "max_over_time")
     expected = np.stack([states[row, REAL[row]].max(axis=0) for row in range(len(IDS))])
@@ -112,7 +116,7 @@ def test_masked_max_pooling_never_lets_padding_win():
 
 
 def test_pooled_bidirectional_model_saves_and_reloads(tmp_path):
-    model = models.build_lstm(50, units=4, embedding_dim=3, bidirectional=True, pooling="max")
+    model = models.build_rnn_classifier("lstm", 50, units=4, embedding_dim=3, bidirectional=True, pooling="max")
     assert model.name == "bidirectional_lstm_max_pool"
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras")
@@ -122,4 +126,4 @@ def test_pooled_bidirectional_model_saves_and_reloads(tmp_path):
 
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="Unknown pooling 'attention': use one of last, max, mean"):
-        models.build_lstm(10, pooling="attention")
+        models.build_rnn_classifier("lstm", 10, pooling="attention")

@@ -37,7 +37,7 @@ def test_same_recipe_same_initial_weights_whatever_ran_before(tmp_path, monkeypa
     course = config.setup("smoke", verbose=False)
     first = recipes.build_course_model(recipes.recipe("simple_rnn"), course).get_weights()
     keras.random.normal((10,))  # a cell above draws random numbers
-    models.build_gru(50)
+    models.build_rnn_classifier("gru", 50)
     second = recipes.build_course_model(recipes.recipe("simple_rnn"), course).get_weights()
     assert all((a == b).all() for a, b in zip(first, second))
 

@@ -78,7 +78,7 @@ def test_setup_on_a_gpu_uses_mixed_precision_and_cudnn(monkeypatch, tmp_path, re
 
 def test_no_cudnn_request_on_a_cpu(monkeypatch):
     monkeypatch.setattr(config, "gpu_count", lambda: 0)
-    (layer,) = models.recurrent_layers(models.build_lstm(30, units=4))
+    (layer,) = models.recurrent_layers(models.build_rnn_classifier("lstm", 30, units=4))
     assert layer.use_cudnn == "auto"
 
 
@@ -90,7 +90,7 @@ def test_weight_averaging_survives_mixed_precision(policy, restore_policy):
     keras.mixed_precision.set_global_policy(policy)
     config.seed_everything(5)
     prepared = tiny_data()
-    model = models.build_lstm(20, units=4, embedding_dim=4, learning_rate=0.05, ema_momentum=0.9)
+    model = models.build_rnn_classifier("lstm", 20, units=4, embedding_dim=4, learning_rate=0.05, ema_momentum=0.9)
     assert (type(model.optimizer).__name__ == "LossScaleOptimizer") == (policy == "mixed_float16")
     record = training.train_classifier(model, prepared, config.PROFILES["smoke"], dataset="tiny",
                                        epochs=4, patience=1, write=False)

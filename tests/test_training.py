@@ -25,7 +25,7 @@ def tiny_data(n=96):
 def train_once(profile, write=False):
     config.seed_everything(3)
     prepared = tiny_data()
-    model = models.build_gru(20, units=4, embedding_dim=4)
+    model = models.build_rnn_classifier("gru", 20, units=4, embedding_dim=4)
     record = training.train_classifier(model, prepared, profile, dataset="tiny", model_name="gru",
                                        epochs=2, write=write)
     return model, record
@@ -51,7 +51,7 @@ def test_a_training_reads_the_same_batches_whatever_read_the_pipeline_before():
         for _ in range(passes_before):
             for _ in prepared.train:
                 pass
-        model = models.build_gru(20, units=4, embedding_dim=4)
+        model = models.build_rnn_classifier("gru", 20, units=4, embedding_dim=4)
         return training.train_classifier(model, prepared, profile, dataset="tiny", model_name="gru", epochs=2,
                                          write=False)["history"]
 
@@ -106,7 +106,8 @@ def test_the_model_kept_is_the_best_validated_one(ema_momentum, epochs, patience
     # the weights handed back are those that scored the best validation accuracy.
     config.seed_everything(5)
     prepared = tiny_data()
-    model = models.build_lstm(20, units=4, embedding_dim=4, learning_rate=0.05, ema_momentum=ema_momentum)
+    model = models.build_rnn_classifier("lstm", 20,
+                                        units=4, embedding_dim=4, learning_rate=0.05, ema_momentum=ema_momentum)
     record = training.train_classifier(model, prepared, config.PROFILES["smoke"], dataset="tiny",
                                        epochs=epochs, patience=patience, write=False)
     history = record["history"]
@@ -152,7 +153,7 @@ def test_confusion_matrix_and_mistakes():
 
 
 def test_prefix_probabilities_end_with_the_model_output():
-    model = models.build_stacked_rnn(30, depth=2, units=4)
+    model = models.build_rnn_classifier("simple_rnn", 30, depth=2, units=4)
     ids = np.array([[3, 4, 5, 6, 7]])
     prefix = evaluation.prefix_probabilities(model, ids)
     assert prefix.shape == (1, 5)
@@ -160,7 +161,7 @@ def test_prefix_probabilities_end_with_the_model_output():
 
 
 def test_predict_probabilities_keep_the_order_of_the_batches():
-    model = models.build_lstm(30, units=4)
+    model = models.build_rnn_classifier("lstm", 30, units=4)
     ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [8, 9, 10, 11], [12, 0, 0, 0], [13, 14, 0, 0]])
     labels = np.array([1, 0, 1, 1, 0])
     batches = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from tooling import references
 from utils import baselines, config, data, models, recipes, results, text, training
 
 BASELINE_EPOCHS = {"full": 10, "smoke": 1}
@@ -68,8 +69,8 @@ def run_tf_tutorial(splits, epochs: int) -> dict:
     """The TensorFlow tutorial's configuration on the course's split (raw strings, batch 64)."""
     train, validation, test = splits
     config.seed_everything(config.SEED)
-    model = baselines.build_tf_tutorial_rnn(train)
-    batch = baselines.TRAINING["tf_tutorial_bilstm"]["batch_size"]
+    model = references.build_tf_tutorial_rnn(train)
+    batch = references.TRAINING["tf_tutorial_bilstm"]["batch_size"]
     batches = [ds.batch(batch).prefetch(tf.data.AUTOTUNE)
                for ds in (train.shuffle(10_000, seed=config.SEED), validation, test)]
     timer, seconds = _fit(model, batches[0], batches[1], epochs)
@@ -79,13 +80,13 @@ def run_tf_tutorial(splits, epochs: int) -> dict:
 def run_keras_io(splits, profile, epochs: int) -> dict:
     """The keras-io example's configuration: 20,000 words, the last 200 tokens pre-padded, batch 32."""
     train, validation, test = splits
-    settings = baselines.TRAINING["keras_io_bilstm"]
+    settings = references.TRAINING["keras_io_bilstm"]
     config.seed_everything(config.SEED)
     vectorizer = text.make_vectorizer(train, 20_000)
     pipe = lambda ds, shuffle=False: text.make_pipeline(ds, vectorizer, settings["batch_size"],
                                                         settings["sequence_length"], shuffle=shuffle,
                                                         padding="pre", batching="fixed")
-    model = baselines.build_keras_io_bilstm(vectorizer.vocabulary_size())
+    model = references.build_keras_io_bilstm(vectorizer.vocabulary_size())
     timer, seconds = _fit(model, pipe(train, shuffle=True), pipe(validation), epochs)
     return _row(model.name, model, timer, seconds, data.count(train), pipe(test), data.count(test))
 
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         tutorial_splits = (splits[0].take(BASELINE_TRAIN_LIMIT[profile.name]), *splits[1:])
     tutorial = run_tf_tutorial(tutorial_splits, args.baseline_epochs or BASELINE_EPOCHS[profile.name])
     rows.append({**tutorial, "peak_memory_mib": peak_memory_mib()})
-    keras_io_epochs = baselines.TRAINING["keras_io_bilstm"]["epochs"] if profile.name == "full" else 1
+    keras_io_epochs = references.TRAINING["keras_io_bilstm"]["epochs"] if profile.name == "full" else 1
     rows.append({**run_keras_io(splits, profile, keras_io_epochs), "peak_memory_mib": peak_memory_mib()})
     rows.append({**run_bag_of_words(splits, profile), "peak_memory_mib": peak_memory_mib()})
     for row in rows:

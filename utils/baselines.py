@@ -1,16 +1,10 @@
-"""Reference models the course measures itself against.
+"""The bag of words, the yardstick notebook 08 measures the course against.
 
-* :func:`build_bag_of_words_classifier`: TF-IDF of unigrams and bigrams with a
-  logistic-regression head, the honest yardstick (word order beyond pairs is
-  ignored); :func:`train_bag_of_words` trains it on the course's split.
-* :func:`build_tf_tutorial_rnn`: the TensorFlow tutorial "Text classification
-  with an RNN" configuration.
-* :func:`build_keras_io_bilstm`: the keras-io example "Bidirectional LSTM on
-  IMDB" configuration.
-
-Each returns a compiled Keras model; the docstrings say whether it reads raw
-strings or token ids, and :data:`TRAINING` holds the batch size and epochs
-each reference trains with.
+:func:`build_bag_of_words_classifier`: TF-IDF of unigrams and bigrams with a
+logistic-regression head, the honest yardstick (word order beyond pairs is
+ignored); :func:`train_bag_of_words` trains it on the course's split. The
+benchmark's other references (the TensorFlow tutorial's RNN, the keras-io
+bidirectional LSTM) are in :mod:`tooling.references`.
 """
 
 from __future__ import annotations
@@ -24,13 +18,8 @@ import tensorflow as tf
 from utils import config, data, training
 from utils.text import standardize_review
 
-# How each reference trains: its source's batch size and epochs (the bag of words:
-# chosen on the course's validation reviews, see train_bag_of_words).
-TRAINING = {
-    "bag_of_words": {"batch_size": 128, "epochs": 10},
-    "tf_tutorial_bilstm": {"batch_size": 64, "epochs": 10},
-    "keras_io_bilstm": {"batch_size": 32, "epochs": 2, "sequence_length": 200},
-}
+# How the bag of words trains: chosen on the course's validation reviews (see train_bag_of_words).
+TRAINING = {"batch_size": 128, "epochs": 10}
 
 
 def make_tfidf_vectorizer(texts, max_tokens: int = 100_000, ngrams: int = 2,
@@ -122,7 +111,7 @@ def train_bag_of_words(train, validation, test, profile, *, max_tokens: int = 10
     ``adapt_seconds`` (building the n-gram vocabulary) and ``total_seconds``.
     """
     start = time.perf_counter()
-    settings = TRAINING["bag_of_words"]
+    settings = TRAINING
     batch_size = batch_size or settings["batch_size"]
     keras.utils.set_random_seed(seed)
     model = build_bag_of_words_classifier(train, max_tokens, ngrams, standardize, l2, learning_rate)
@@ -142,45 +131,3 @@ def train_bag_of_words(train, validation, test, profile, *, max_tokens: int = 10
     record.update(adapt_seconds=adapt_seconds, total_seconds=time.perf_counter() - start, max_tokens=max_tokens,
                   ngrams=ngrams, l2=l2, learning_rate=learning_rate, batch_size=batch_size)
     return model, record
-
-
-def build_tf_tutorial_rnn(train_texts) -> keras.Model:
-    """The TensorFlow tutorial "Text classification with an RNN": raw strings in, logits out.
-
-    Vocabulary of 1,000 adapted on ``train_texts`` (``(text, label)``), masked
-    embedding 64, bidirectional LSTM 64, dense 64 relu, one logit; Adam 1e-4.
-    The tutorial trains it with batches of 64 for 10 epochs (:data:`TRAINING`).
-    """
-    encoder = keras.layers.TextVectorization(max_tokens=1000)
-    encoder.adapt(train_texts.map(lambda text, label: text).batch(1024))
-    model = keras.Sequential([
-        keras.Input(shape=(), dtype="string"),
-        encoder,
-        keras.layers.Embedding(len(encoder.get_vocabulary()), 64, mask_zero=True),
-        keras.layers.Bidirectional(keras.layers.LSTM(64)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(1),
-    ], name="tf_tutorial_bilstm")
-    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  optimizer=keras.optimizers.Adam(1e-4),
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")])
-    return model
-
-
-def build_keras_io_bilstm(vocab_size: int = 20_000, embedding_dim: int = 128, units: int = 64) -> keras.Model:
-    """The keras-io example "Bidirectional LSTM on IMDB": token ids in, probability out.
-
-    Embedding 128 (no mask), two bidirectional LSTM 64 layers, one sigmoid
-    unit; Adam (learning rate 1e-3) and binary cross-entropy. The example
-    keeps 20,000 words and the **last** 200 tokens of a review, padded at the
-    front (``pad_sequences``' defaults): feed it ids from a course vectorizer
-    with ``max_tokens=20_000`` through ``make_pipeline(..., sequence_length=200,
-    padding="pre", batching="fixed")``. It trains with batches of 32 for 2
-    epochs (:data:`TRAINING`).
-    """
-    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(ids)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True), name="bidirectional_lstm_1")(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(units), name="bidirectional_lstm_2")(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="positive_probability")(x)
-    return _compile_binary(keras.Model(ids, outputs, name="keras_io_bilstm"), learning_rate=1e-3)

@@ -205,27 +205,6 @@ def build_rnn_classifier(
     return model
 
 
-def build_simple_rnn(vocab_size: int, **options) -> keras.Model:
-    """SimpleRNN classifier on token ids (see :func:`build_rnn_classifier`)."""
-    return build_rnn_classifier("simple_rnn", vocab_size, **options)
-
-
-def build_stacked_rnn(vocab_size: int, depth: int = 2, **options) -> keras.Model:
-    """``depth`` SimpleRNN layers stacked, on token ids."""
-    return build_rnn_classifier("simple_rnn", vocab_size, depth=depth,
-                                name=options.pop("name", "stacked_rnn"), **options)
-
-
-def build_lstm(vocab_size: int, **options) -> keras.Model:
-    """LSTM classifier on token ids, cuDNN-eligible."""
-    return build_rnn_classifier("lstm", vocab_size, **options)
-
-
-def build_gru(vocab_size: int, **options) -> keras.Model:
-    """GRU classifier on token ids, cuDNN-eligible (``reset_after=True``)."""
-    return build_rnn_classifier("gru", vocab_size, **options)
-
-
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's recurrent layers, bottom to top; a ``Bidirectional`` layer
     counts as its forward and its backward layer."""

@@ -87,6 +87,21 @@ def test_course_time_shows_peak_memory_and_marks_failures():
     assert lines[4:] == ["| 01_data_loading | 0.8 | 1,234 | ok |", "| 02_simple_rnn | 0.1 | 310 | **FAILED** |"]
 
 
+def test_course_time_shows_the_smoke_course_beside_the_full_one(tmp_path):
+    full = {"profile": "full", "device": "CPU", "total_seconds": 600.0, "notebooks": {
+        "01_data_loading.ipynb": {"ok": True, "seconds": 48.0, "peak_memory_mib": 1234.4},
+        "02_simple_rnn.ipynb": {"ok": True, "seconds": 120.0, "peak_memory_mib": 900.0}}}
+    smoke = {"profile": "smoke", "device": "CPU", "total_seconds": 90.0, "notebooks": {
+        "01_data_loading.ipynb": {"ok": True, "seconds": 17.4, "peak_memory_mib": 700.0}}}
+    (tmp_path / "smoke").mkdir()
+    results.write_json(tmp_path / "course_time_cpu.json", full)
+    results.write_json(tmp_path / "smoke" / "course_time_cpu.json", smoke)
+    _, course_time, _ = report.load_performance(tmp_path)
+    lines = report.course_time_table(course_time)
+    assert lines[1] == "Smoke profile, CPU: **1.5 min**."
+    assert lines[5:] == ["| 01_data_loading | 0.8 | 1,234 | ok | 17 |", "| 02_simple_rnn | 2.0 | 900 | ok | – |"]
+
+
 def test_gpu_table_shows_each_backend_mask_and_cudnn_assertion():
     gpu = {"device": "GPU: NVIDIA H200", "precision_policy": "mixed_float16", "keras_version": "3.15.1",
            "total_seconds": 120.0, "rows": [

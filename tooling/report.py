@@ -30,18 +30,25 @@ DETAILS_BEGIN, DETAILS_END = "<!-- performance-details:begin -->", "<!-- perform
 README = config.REPO_ROOT / "README.md"
 DETAILS = config.REPO_ROOT / "docs" / "performance.md"
 RESULTS_DIR = config.REPO_ROOT / "results"
+SMOKE_COURSE_TIME = "course_time_cpu.json"  # under results/smoke/, committed: the README shows it
 OUT_OF_DATE, UNREADABLE_RESULTS = 1, 2  # exit statuses besides 0
 
 
 def load_performance(results_dir: Path | None = None) -> tuple[dict | None, dict | None, dict | None]:
     """``(benchmark, course_time, gpu_benchmark)``: the CPU benchmark and course
-    time and :mod:`tooling.gpu_bench`'s run, ``None`` where a file is missing.
+    time and :mod:`tooling.gpu_bench`'s run, ``None`` where a file is missing. The
+    smoke course's time (``results/smoke/course_time_cpu.json``, committed too) rides
+    along as ``course_time["smoke"]``, so that one table shows both profiles.
 
     Raises :class:`utils.results.ResultsFileError` naming a file that is unreadable.
     """
     results_dir = results_dir or RESULTS_DIR
     found = [results_dir / name for name in ("benchmark_cpu.json", "course_time_cpu.json", "benchmark_gpu.json")]
-    return tuple(results.read_json(path) if path.is_file() else None for path in found)
+    benchmark, course_time, gpu = (results.read_json(path) if path.is_file() else None for path in found)
+    smoke = results_dir / "smoke" / SMOKE_COURSE_TIME
+    if course_time and smoke.is_file():
+        course_time = {**course_time, "smoke": results.read_json(smoke)}
+    return benchmark, course_time, gpu
 
 
 def performance_tables(benchmark: dict | None, course_time: dict | None) -> str:
@@ -92,22 +99,35 @@ def detail_tables(benchmark: dict | None, gpu_benchmark: dict | None) -> str:
     return "\n".join(lines).strip() or "(no benchmark in results/ yet)"
 
 
+def _failures(course_time: dict) -> str:
+    rows = course_time["notebooks"]
+    failed = sum(not row["ok"] for row in rows.values())
+    return f", **{failed} of {len(rows)} notebooks FAILED**" if failed else ""
+
+
 def course_time_table(course_time: dict) -> list[str]:
-    """The whole course's wall time, then one row per notebook: minutes, peak memory, status.
+    """The whole course's wall time, then one row per notebook: minutes, peak memory, status;
+    with ``course_time["smoke"]``, the smoke course's total and seconds per notebook beside them.
 
     A failed notebook is marked in its row and in the total, so its time is
     never read as a real run time.
     """
-    rows = course_time["notebooks"]
-    failed = sum(not row["ok"] for row in rows.values())
-    failure = f", **{failed} of {len(rows)} notebooks FAILED**" if failed else ""
+    rows, smoke = course_time["notebooks"], course_time.get("smoke")
     lines = [f"Whole course, {course_time['profile']} profile, {course_time['device']}: "
-             f"**{course_time['total_seconds'] / 60:.1f} min**{failure}.", "",
-             "| notebook | minutes | peak memory (MiB) | status |", "| --- | ---: | ---: | --- |"]
+             f"**{course_time['total_seconds'] / 60:.1f} min**{_failures(course_time)}."]
+    if smoke:
+        lines.append(f"Smoke profile, {smoke['device']}: **{smoke['total_seconds'] / 60:.1f} min**{_failures(smoke)}.")
+    smoke_rows = smoke["notebooks"] if smoke else {}
+    lines += ["", "| notebook | minutes | peak memory (MiB) | status |" + (" smoke seconds |" if smoke else ""),
+              "| --- | ---: | ---: | --- |" + (" ---: |" if smoke else "")]
     for name, row in rows.items():
         peak = row.get("peak_memory_mib")  # runs before the runner measured memory lack it
-        lines.append(f"| {name.removesuffix('.ipynb')} | {row['seconds'] / 60:.1f} "
-                     f"| {'–' if peak is None else f'{peak:,.0f}'} | {'ok' if row['ok'] else '**FAILED**'} |")
+        line = (f"| {name.removesuffix('.ipynb')} | {row['seconds'] / 60:.1f} "
+                f"| {'–' if peak is None else f'{peak:,.0f}'} | {'ok' if row['ok'] else '**FAILED**'} |")
+        if smoke:
+            quick = smoke_rows.get(name)
+            line += " – |" if quick is None else f" {quick['seconds']:.0f}{'' if quick['ok'] else ' FAILED'} |"
+        lines.append(line)
     return lines
 
 
@@ -167,8 +187,11 @@ def refresh_after_write(path: Path) -> list[Path]:
     """Called by :func:`utils.results.write_json`: when ``path`` lies in the
     reference folder ``results/`` (a full-profile run), rewrite the README's and
     docs/performance.md's tables that it changed, so that the pages always show
-    what ``results/`` holds. Files elsewhere (smoke runs, tests) change nothing."""
-    if Path(path).resolve().parent != RESULTS_DIR.resolve():
+    what ``results/`` holds; so does the smoke course's time, which the tables show
+    too. Other files elsewhere (smoke records, tests) change nothing."""
+    path = Path(path).resolve()
+    smoke_time = path == (RESULTS_DIR / "smoke" / SMOKE_COURSE_TIME).resolve()
+    if path.parent != RESULTS_DIR.resolve() and not smoke_time:
         return []
     stale = stale_pages()
     for page, text in stale.items():

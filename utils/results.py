@@ -78,7 +78,7 @@ BASELINES = {
 IN_MEMORY_KEY = "test_predictions"
 
 # Files in results/ that are not one training run's record.
-OTHER_FILES = ("benchmark_", "course_time_")
+OTHER_FILES = ("benchmark_", "course_time_", "levers_")
 
 
 class ResultsFileError(RuntimeError):

@@ -80,7 +80,7 @@ def test_the_three_readers_of_notebook_06_are_the_recipes_variants(capsys):
               "bidirectional": {}}
     for name, changes in wanted.items():
         variant = recipes.recipe("bidirectional_lstm", **changes)
-        model = namespace["variants"][name]
+        model = namespace["lstm_reader"](**namespace["VARIANTS"][name])  # the first seed's, the course seed
         assert recipes.differences(model, variant, course) == [], name
         built = recipes.build_course_model(variant, course)
         assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), built.get_weights(), strict=True)), name
@@ -89,6 +89,11 @@ def test_the_three_readers_of_notebook_06_are_the_recipes_variants(capsys):
     assert recipes.differences(namespace["lstm_reader"]("lstm_mean_pool", pooling="mean"), mean_pool, course) == []
     with pytest.raises(ValueError, match="pooling must be"):
         namespace["lstm_reader"]("attention", pooling="attention")
+    # Another seed, other initial weights: the seeds vary the start, not the architecture.
+    other = namespace["lstm_reader"]("lstm_last_state", seed=course.seed + 1)
+    assert recipes.differences(other, recipes.recipe("bidirectional_lstm", **wanted["last state"]), course) == []
+    first = namespace["lstm_reader"]("lstm_last_state")
+    assert not np.array_equal(other.get_weights()[1], first.get_weights()[1])
 
 
 @pytest.mark.parametrize("name", recipes.COURSE_MODELS)

@@ -49,3 +49,21 @@ def test_accuracy_intervals_are_error_bars_around_each_accuracy():
     assert 60 < bottom < 70 and 80 < top < 90, "zoomed on the intervals, so that their overlap shows"
     with pytest.raises(ValueError, match="does not contain the accuracy"):
         plots.plot_accuracy_intervals([{"model": "x", "test_accuracy": 0.9, "interval": (0.7, 0.8)}], "bad")
+
+
+def test_seed_spread_draws_each_seed_their_range_and_the_sample_interval():
+    groups = [{"label": "last state", "accuracies": [0.80, 0.83, 0.82], "interval": (0.81, 0.83)},
+              {"label": "bidirectional", "accuracies": [0.78, 0.85], "interval": (0.805, 0.825)}]
+    fig = plots.plot_seed_spread(groups, "Two variants over seeds")
+    ax = fig.axes[0]
+    bars = [patch for patch in ax.patches]
+    assert np.allclose([(b.get_y(), b.get_y() + b.get_height()) for b in bars], [(80, 83), (78, 85)]), "seed range"
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [sorted(np.round(line.get_ydata(), 6)) for line in dots] == [[80, 82, 83], [78, 85]], "one dot a seed"
+    intervals = [container.lines[2][0].get_segments()[0][:, 1] for container in ax.containers
+                 if hasattr(container, "has_yerr") and container.has_yerr]
+    assert np.allclose(intervals, [[81, 83], [80.5, 82.5]]), "the test-sample interval around each mean"
+    assert len(ax.get_legend().get_texts()) == 3, "the legend names dots, range and interval"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["last state", "bidirectional"]
+    with pytest.raises(ValueError, match="does not contain the seeds' mean"):
+        plots.plot_seed_spread([{"label": "x", "accuracies": [0.9], "interval": (0.7, 0.8)}], "bad")

@@ -48,6 +48,7 @@ class Profile:
     memory_train_size: int  # training sequences per distance
     memory_epochs: int
     memory_seeds: int  # initializations per network and distance
+    comparison_seeds: int  # seeds per variant where a notebook compares trained variants (06)
     epochs: int  # upper bound; a recipe may ask for fewer, early stopping may end sooner
 
 
@@ -66,6 +67,7 @@ PROFILES = {
         memory_train_size=2_048,
         memory_epochs=8,
         memory_seeds=3,
+        comparison_seeds=3,
         epochs=8,
     ),
     "smoke": Profile(
@@ -82,6 +84,7 @@ PROFILES = {
         memory_train_size=256,
         memory_epochs=1,
         memory_seeds=2,
+        comparison_seeds=2,
         epochs=3,
     ),
 }

@@ -559,3 +559,41 @@ def plot_accuracy_intervals(rows: list[dict], title: str, label_key: str = "mode
         ax.legend(loc="lower right")
     ax.set_title(title)
     return fig
+
+
+def plot_seed_spread(groups: list[dict], title: str, confidence: float = 0.95):
+    """Test accuracy of variants trained with several seeds: each seed's run as a dot, the
+    seeds' range as a bar, and the test-sample interval around the seeds' mean as a black
+    error bar, so that the two kinds of luck can be compared at a glance.
+
+    Each group holds ``label``, ``accuracies`` (one test accuracy per seed, 0 to 1) and
+    ``interval``, a ``(low, high)`` pair around their mean (e.g.
+    :func:`utils.evaluation.accuracy_interval` of the mean); ``confidence`` labels it.
+    """
+    for group in groups:
+        mean = float(np.mean(group["accuracies"]))
+        if not group["interval"][0] <= mean <= group["interval"][1]:
+            raise ValueError(f"{group['label']}: interval {group['interval']} does not contain the seeds' mean "
+                             f"{mean}; pass (low, high) around it.")
+    fig, ax = plt.subplots(figsize=(1.8 * len(groups) + 3, 4.2))
+    for k, group in enumerate(groups):
+        accuracies = 100 * np.asarray(group["accuracies"], dtype=float)
+        mean, (low, high) = accuracies.mean(), (100 * group["interval"][0], 100 * group["interval"][1])
+        ax.bar(k, accuracies.max() - accuracies.min(), bottom=accuracies.min(), width=0.35, color="#4c72b0",
+               alpha=0.3, label="seed spread (lowest to highest seed)" if k == 0 else None)
+        ax.plot(np.full(len(accuracies), k) + np.linspace(-0.08, 0.08, len(accuracies)), accuracies, "o",
+                color="#4c72b0", markersize=6, label="one seed's test accuracy" if k == 0 else None)
+        ax.errorbar(k + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="_", color="black", capsize=6,
+                    markersize=14, label=f"mean, {100 * confidence:g} % test-sample interval" if k == 0 else None)
+        ax.annotate(f"{mean:.1f}", (k + 0.3, mean), xytext=(10, 0), textcoords="offset points", va="center",
+                    fontsize=9)
+    ax.set_xticks(range(len(groups)), [str(group["label"]) for group in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.2)
+    ax.set_ylabel("test accuracy (%)")
+    values = [100 * a for group in groups for a in group["accuracies"]]
+    values += [100 * bound for group in groups for bound in group["interval"]]
+    margin = max(1.0, 0.3 * (max(values) - min(values)))
+    ax.set_ylim(min(values) - margin, min(100.0, max(values) + 2.5 * margin))  # room for the legend above
+    ax.legend(loc="upper left", fontsize=8, ncol=1)
+    ax.set_title(title)
+    return fig

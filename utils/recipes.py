@@ -4,9 +4,10 @@ A :class:`Recipe` says everything that makes a course model what it is: the
 cell and its size, the optimizer, the regularization, how many tokens it
 reads and how its batches are formed, whether its embeddings start from word
 vectors, how patient early stopping is and how many epochs it may train.
-Notebooks 02 to 06 and the benchmark all go through :func:`prepare_course_data`,
-:func:`build_course_model` and :func:`train_course_model`, so they cannot
-drift apart. A profile only scales sizes: a recipe's sequence length, batch
+The notebooks prepare their data with :func:`prepare_course_data` and write
+their models in Keras cells with the recipe's numbers (tests/test_notebook_models.py
+holds them to :func:`build_course_model`); the benchmark trains with
+:func:`train_course_model`, so the two cannot drift apart. A profile only scales sizes: a recipe's sequence length, batch
 size and epochs are capped by the profile's (the smoke profile reads at most
 100 tokens, in batches of 64, for 3 epochs).
 """

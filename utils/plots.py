@@ -579,8 +579,9 @@ def plot_seed_spread(groups: list[dict], title: str, confidence: float = 0.95):
     for k, group in enumerate(groups):
         accuracies = 100 * np.asarray(group["accuracies"], dtype=float)
         mean, (low, high) = accuracies.mean(), (100 * group["interval"][0], 100 * group["interval"][1])
-        ax.bar(k, accuracies.max() - accuracies.min(), bottom=accuracies.min(), width=0.35, color="#4c72b0",
-               alpha=0.3, label="seed spread (lowest to highest seed)" if k == 0 else None)
+        spread = accuracies.max() - accuracies.min()  # seeds that agree still get a visible sliver
+        ax.bar(k, max(spread, 0.1), bottom=accuracies.min() - max(0.0, 0.1 - spread) / 2, width=0.35,
+               color="#4c72b0", alpha=0.3, label="seed spread (lowest to highest seed)" if k == 0 else None)
         ax.plot(np.full(len(accuracies), k) + np.linspace(-0.08, 0.08, len(accuracies)), accuracies, "o",
                 color="#4c72b0", markersize=6, label="one seed's test accuracy" if k == 0 else None)
         ax.errorbar(k + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="_", color="black", capsize=6,

@@ -7,9 +7,10 @@ vectors, how patient early stopping is and how many epochs it may train.
 The notebooks prepare their data with :func:`prepare_course_data` and write
 their models in Keras cells with the recipe's numbers (tests/test_notebook_models.py
 holds them to :func:`build_course_model`); the benchmark trains with
-:func:`train_course_model`, so the two cannot drift apart. A profile only scales sizes: a recipe's sequence length, batch
-size and epochs are capped by the profile's (the smoke profile reads at most
-100 tokens, in batches of 64, for 3 epochs).
+:func:`train_course_model`, so the two cannot drift apart. A profile only
+scales sizes: a recipe's sequence length, batch size and epochs are capped by
+the profile's (the smoke profile reads at most 100 tokens, in batches of 64,
+for 3 epochs).
 """
 
 from __future__ import annotations

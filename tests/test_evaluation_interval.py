@@ -66,3 +66,12 @@ def test_cross_entropy_and_accuracy_match_keras():
     expected = float(keras.losses.BinaryCrossentropy()(labels[:, None], probabilities[:, None]))
     assert evaluation.binary_cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-5)
     assert evaluation.accuracy(labels, probabilities) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("gap, verdict", [(0.05, "beyond both kinds of luck"), (-0.05, "beyond both kinds of luck"),
+                                          (0.025, "beyond the seeds' spread only"),
+                                          (0.01, "within both kinds of luck")])
+def test_luck_verdict_names_which_luck_a_gap_exceeds(gap, verdict):
+    assert evaluation.luck_verdict(gap, seed_spread=0.02, sample_half_width=0.03) == verdict
+    assert evaluation.luck_verdict(0.025, seed_spread=0.03, sample_half_width=0.02) == \
+        "beyond the test-sample interval only"

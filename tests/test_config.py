@@ -55,6 +55,20 @@ def test_smoke_outputs_never_overwrite_full_outputs(tmp_path, monkeypatch):
     assert all(path.is_dir() for path in full + smoke)
 
 
+def test_exercises_train_at_smoke_sizes_and_smaller_in_a_smoke_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
+    setups = {name: config.CourseSetup(config.PROFILES[name], config.SEED, "float32", None, {},
+                                       *config.output_dirs(config.PROFILES[name]), tmp_path)
+              for name in ("full", "smoke")}
+    from_full, from_smoke = setups["full"].small(), setups["smoke"].small()
+    assert from_full.profile == config.PROFILES["smoke"], "a full run's exercises: the smoke profile's sizes"
+    assert from_smoke.profile == dataclasses.replace(config.PROFILES["smoke"], **config.EXERCISE_SIZES_IN_SMOKE)
+    assert from_smoke.profile.imdb_train_limit < from_full.profile.imdb_train_limit
+    for small in (from_full, from_smoke):  # both write where the smoke profile writes
+        assert (small.figures_dir, small.results_dir) == config.output_dirs(config.PROFILES["smoke"])
+        assert small.profile.name == "smoke"
+
+
 def test_seeding_repeats_random_draws():
     config.seed_everything(7)
     first = (np.random.rand(3), tf.random.uniform((3,)).numpy())

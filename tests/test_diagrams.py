@@ -81,7 +81,8 @@ def test_gru_cell_follows_keras_convention():
     fig = diagrams.draw_gru_cell()
     text = " ".join(texts_of(fig))
     for label in ("update\ngate $z_t$", "reset\ngate $r_t$", r"candidate $\tilde{h}_t$", "1−",
-                  r"$h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t$", r"r_t \odot (U_h h_{t-1})"):
+                  r"$h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t$",
+                  r"U_h (r_t \odot h_{t-1})", r"r_t \odot (U_h h_{t-1} + b'_h)"):  # as drawn, and Keras' default
         assert label in text
     assert len(boxes_of(fig, "gate")) == 2 and len(boxes_of(fig, "tanh")) == 1
     assert "swapped" in diagrams.draw_gru_cell.__doc__

@@ -27,11 +27,15 @@ def test_helpers_draw_labeled_figures_and_save(tmp_path, monkeypatch):
             {"A": {5: {"texts_whole": 0.4, "tokens_kept": 0.6}, 10: {"texts_whole": 0.8, "tokens_kept": 0.9}}}),
         "vocab": plots.plot_vocabulary_coverage({"A": {10: 0.5, 100: 0.9}}),
         "padding": plots.plot_padding({"post": np.array([[3, 4, 0]]), "pre": np.array([[0, 3, 4]])}),
+        "lengths_window": plots.plot_length_distribution({"A": np.array([3, 5, 8])}, window=6),
     }
     for name, fig in figures.items():
-        # Every axis says what it shows; stacked axes share the x label of the bottom one.
+        # Every axis says what it shows; stacked axes share the x label of the bottom one, and a
+        # colour bar names its scale.
         for ax in fig.axes:
             assert ax.get_ylabel(), (name, ax.get_title())
+            if ax.get_label() == "<colorbar>":
+                continue
             assert ax.get_xlabel() or not ax.get_subplotspec().is_last_row(), (name, ax.get_title())
             assert np.isfinite(ax.dataLim.get_points()).all(), f"{name}: nothing drawn in {ax.get_title()!r}"
         path = plots.save_figure(fig, f"test_{name}", config.PROFILES["smoke"])

@@ -90,6 +90,10 @@ PROFILES = {
 }
 
 
+# A smoke run's exercises: a quarter of the smoke profile's texts, one epoch.
+EXERCISE_SIZES_IN_SMOKE = dict(imdb_train_limit=1_000, imdb_test_limit=500, tweets_train_limit=1_000, epochs=1)
+
+
 def get_profile(name: str | None = None) -> Profile:
     """The profile named by ``name`` or by ``$COURSE_PROFILE`` (default full)."""
     name = (name or os.environ.get(PROFILE_ENV) or "full").strip().lower()
@@ -249,11 +253,13 @@ class CourseSetup:
     models_dir: Path
 
     def small(self) -> CourseSetup:
-        """The same setup at the smoke profile's sizes, writing into its folders:
-        what the exercises' solutions train with, so that they take seconds
-        whichever profile runs the notebook."""
+        """The setup that the exercises' solutions train with, writing into the smoke profile's
+        folders: in a full run the smoke profile's sizes, so that they take seconds; in a smoke
+        run (CI, which only checks that their code runs) :data:`EXERCISE_SIZES_IN_SMOKE`."""
         smoke = PROFILES["smoke"]
         figures, results = output_dirs(smoke)
+        if self.profile.name == "smoke":
+            smoke = dataclasses.replace(smoke, **EXERCISE_SIZES_IN_SMOKE)
         return dataclasses.replace(self, profile=smoke, figures_dir=figures, results_dir=results,
                                    models_dir=models_dir(smoke))
 

@@ -232,12 +232,14 @@ def draw_gru_cell():
 
     The update gate ``z`` keeps a share of the old state and fills the rest
     with the candidate ``h~``; the reset gate ``r`` decides how much of the
-    old state the candidate sees (Keras' default ``reset_after=True``:
-    ``h~ = tanh(W x_t + r * (U h_{t-1}) + b)``). Some texts (e.g. Cho et al.
+    old state the candidate sees, drawn as the classic cell applies it, on
+    ``h_{t-1}`` before ``U`` (Keras' default ``reset_after=True`` applies it
+    after: ``h~ = tanh(W x_t + b + r * (U h_{t-1} + b'))``; the caption says
+    both). Some texts (e.g. Cho et al.
     2014, d2l) write the same cell with ``z`` and ``1 - z`` swapped, so that
     ``z`` is the share of the candidate; the diagram follows Keras.
     """
-    fig, ax = _canvas(12, 7.6, (-2.0, 12.4), (-2.9, 7.3))
+    fig, ax = _canvas(12, 8.1, (-2.0, 12.4), (-3.5, 7.3))  # one caption line more than the LSTM's
     _cell_background(ax, 0, 0, 10.4, 6.0)
     top_y, bus_y, gate_y = 5.0, 0.8, 2.2
     z_x, r_x, reset_x, cand_x, keep_x, new_x, add_x = 2.2, 3.7, 5.0, 6.3, 7.6, 8.9, 8.9
@@ -293,9 +295,10 @@ def draw_gru_cell():
     ax.text(new_x + 0.35, mix_y - 0.15, r"$(1-z_t)\odot\tilde{h}_t$", ha="left", va="top", fontsize=FONT - 2)
     _caption(ax, 5.2, -1.75, [
         r"$z_t = \sigma(W_z x_t + U_z h_{t-1} + b_z)$, and so $r_t$;   "
-        r"$\tilde{h}_t = \tanh(W_h x_t + r_t \odot (U_h h_{t-1}) + b_h)$",
+        r"$\tilde{h}_t = \tanh(W_h x_t + U_h (r_t \odot h_{t-1}) + b_h)$ as drawn",
+        r"(Keras' default applies $r_t$ after the product: $r_t \odot (U_h h_{t-1} + b'_h)$)",
         r"$h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t$   (Keras; some texts swap $z_t$ and $1-z_t$)"])
-    _legend(ax, ["gate", "tanh", "op"], anchor=(0.5, -0.09))
+    _legend(ax, ["gate", "tanh", "op"], anchor=(0.5, -0.13))
     ax.set_title("GRU cell: the update gate mixes the old state with a candidate", fontsize=FONT + 1)
     return fig
 

@@ -132,11 +132,18 @@ def show_evaluation(model, prepared, record: dict, figure_prefix: str, profile,
     probabilities, labels = ((saved["probabilities"], saved["labels"]) if saved
                              else predict_probabilities(model, prepared.test))
     matrix = confusion_matrix(labels, probabilities)
-    name = record["model"]
-    plots.save_figure(plots.plot_history(record["history"], f"{name}: training curves"),
-                      f"{figure_prefix}_history", profile)
-    plots.save_figure(plots.plot_confusion_matrix(
-        matrix, f"{name}: test set ({matrix.sum():,} texts)"), f"{figure_prefix}_confusion", profile)
+    name, history = record["model"], record["history"]
+    # The titles state what each figure shows, read from this run.
+    best, lowest = int(np.argmax(history["val_accuracy"])), int(np.argmin(history["val_loss"]))
+    plots.save_figure(plots.plot_history(history, (
+        f"{name}: validation accuracy best in epoch {best + 1} of {len(history['val_accuracy'])} "
+        f"({100 * history['val_accuracy'][best]:.1f} %), validation loss lowest in epoch {lowest + 1}")),
+        f"{figure_prefix}_history", profile)
+    (_, false_positive), (false_negative, _) = matrix
+    plots.save_figure(plots.plot_confusion_matrix(matrix, (
+        f"{name}: {100 * np.trace(matrix) / matrix.sum():.1f} % of {matrix.sum():,} test texts right\n"
+        f"{false_negative:,} positives called negative, {false_positive:,} negatives positive")),
+        f"{figure_prefix}_confusion", profile)
     texts = [text.decode("utf-8", errors="replace") for text, _ in prepared.test_texts.as_numpy_iterator()]
     mistakes = most_confident_mistakes(texts, labels, probabilities, n_mistakes)
     print(f"Test accuracy {100 * accuracy(labels, probabilities):.2f} %; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
@@ -68,12 +69,20 @@ def plot_class_balance(counts: dict[str, dict[str, int]]):
     return fig
 
 
-def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90, 95, 99)):
-    """A histogram of text lengths per data set, percentiles marked."""
+def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90, 95, 99),
+                             window: int | None = None):
+    """A histogram of text lengths per data set, percentiles marked; ``window``, if given, the
+    tokens a model reads (texts to its right are cut)."""
     fig, axes = plt.subplots(1, len(lengths), figsize=(6 * len(lengths), 4), squeeze=False)
     for ax, (name, values) in zip(axes[0], lengths.items()):
         values = np.asarray(values)
-        upper = max(int(np.percentile(values, 99.5)) if values.size else 1, 1)
+        upper = max(int(np.percentile(values, 99.5)) if values.size else 1, 1, (window or 0) + 2)
+        if window is not None:
+            ax.axvspan(window, upper + 0.5, color="#c44e52", alpha=0.12, linewidth=0)
+            ax.axvline(window, color="#c44e52", linewidth=1.5)
+            ax.annotate(f"the models read {window} tokens", xy=(window, 0.5),
+                        xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points",
+                        rotation=90, va="center", ha="right", fontsize=9, color="#c44e52")
         # Short texts get one bar per length; long ones 60 bars.
         ax.hist(values, bins=min(60, upper + 1), range=(-0.5, upper + 0.5), color="#8c8c8c")
         previous, level = -np.inf, 0
@@ -87,7 +96,8 @@ def plot_length_distribution(lengths: dict[str, np.ndarray], percentiles=(50, 90
                         va="top", ha="left", fontsize=9, color="#a0522d")
         longest = int(values.max()) if values.size else 0
         ax.set_title(f"{name}: {values.size:,} texts, the longest {longest:,} tokens")
-        ax.set_xlabel("length (tokens; the axis ends at the 99.5th percentile)")
+        ax.set_xlabel("length (tokens; the axis ends at the 99.5th percentile"
+                      + (" or just past the window)" if window is not None else ")"))
         ax.set_ylabel("texts (count)")
     return fig
 
@@ -144,16 +154,19 @@ def plot_padding(batches: dict[str, np.ndarray]):
     ``batches`` maps a title such as ``"post-padding"`` to an id matrix
     ``(batch, time)``.
     """
-    fig, axes = plt.subplots(len(batches), 1, figsize=(9, 1.6 * len(batches) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(batches), 1, figsize=(9, 1.6 * len(batches) + 0.6), squeeze=False,
+                             layout="constrained")
+    largest = max(int(np.max(ids)) for ids in batches.values())
+    norm = matplotlib.colors.LogNorm(vmin=1, vmax=max(largest, 2))  # ids run from frequent (small) to rare
     for ax, (title, ids) in zip(axes[:, 0], batches.items()):
-        ids = np.asarray(ids)
-        ax.imshow(np.where(ids == 0, np.nan, np.log1p(ids)), aspect="auto", cmap="viridis",
-                  interpolation="nearest")
+        ids = np.asarray(ids, dtype=float)
+        image = ax.imshow(np.where(ids == 0, np.nan, ids), aspect="auto", cmap="viridis", norm=norm,
+                          interpolation="nearest")
         ax.set_title(f"{title}: white = padding (id 0)")
         ax.set_ylabel("example")
         ax.grid(False)
     axes[-1, 0].set_xlabel("time step (token position)")
-    fig.tight_layout()
+    fig.colorbar(image, ax=axes[:, 0], label="token id (log scale;\nsmall = frequent word)")
     return fig
 
 
@@ -433,11 +446,13 @@ def plot_gradient_flow(curves: dict[str, np.ndarray], title: str = "Gradient flo
         raise ValueError("Give at least one curve to draw (utils.gradients.gradient_flow returns them).")
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), sharey=True, squeeze=False)
     styles = {"LSTM": "-", "GRU": "--"}
+    colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 2)  # a colour means one curve in both panels
     for ax, (panel, group) in zip(axes[0], panels.items()):
         for label, values in group.items():
             linestyle = next((style for family, style in styles.items() if label.startswith(family)), "-")
-            ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label)
-        ax.axhline(1, color="#b0b0b0", linewidth=3, zorder=0, label="norm 1: neither shrinks nor grows")
+            ax.plot(np.arange(len(values)), values, linestyle=linestyle, linewidth=2, label=label, color=next(colors))
+        # Thin and beneath the curves, so that a curve near norm 1 stays visible.
+        ax.axhline(1, color="black", linestyle=":", linewidth=1, zorder=1, label="norm 1: neither shrinks nor grows")
         ax.set_yscale("log")
         ax.set_xlabel("distance T − t (time steps back from the last state)")
         ax.set_title(panel)

@@ -89,7 +89,6 @@ def record_interval(record: dict, confidence: float = 0.95) -> tuple[float, floa
     return accuracy_interval(round(record["test_accuracy"] * total), total, confidence)
 
 
-
 def luck_verdict(gap: float, seed_spread: float, sample_half_width: float) -> str:
     """Where a test gap between two variants, each trained over several seeds, stands against
     the two kinds of luck: the seeds' spread (training) and half the test-sample interval."""
@@ -101,6 +100,7 @@ def luck_verdict(gap: float, seed_spread: float, sample_half_width: float) -> st
     if beyond_sample:
         return "beyond the test-sample interval only"
     return "within both kinds of luck"
+
 
 def prefix_probabilities(model, ids) -> np.ndarray:
     """P(positive) after each prefix of ``ids``: the head applied to every state.
